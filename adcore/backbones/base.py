@@ -1,0 +1,73 @@
+"""The backbone interface shared by every model."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from adcore.nn import make_generators
+from adcore.registry import BACKBONES
+
+
+class Backbone(nn.Module):
+    """K stacked anomaly-detection models (K = ``len(seeds)``).
+
+    Subclasses declare ``name``, ``description``, ``paper``, ``params`` and
+    ``data_kinds`` and implement :meth:`losses` and :meth:`embed`. Every
+    parameter and buffer carries the model dimension first, so member ``k`` is
+    the ``[k]`` slice of each tensor. Inputs are ``(K, batch, *input_shape)``.
+    """
+
+    name = ""
+    description = ""
+    paper = ""
+    params: tuple = ()
+    data_kinds: tuple = ("tabular",)
+
+    def __init__(self, input_shape, seeds, **hp):
+        super().__init__()
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.n_models = len(seeds)
+        self.hp = hp
+        self.gens = make_generators(seeds)
+
+    @property
+    def n_features(self) -> int:
+        return math.prod(self.input_shape)
+
+    def setup(self, x: torch.Tensor) -> None:
+        """Data-dependent initialisation on the training set ``x`` (K, N, ...), before training."""
+
+    def losses(self, x: torch.Tensor, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample normal loss L_n and anomaly loss L_a, each ``(K, batch)``."""
+        raise NotImplementedError
+
+    def score(self, x: torch.Tensor) -> torch.Tensor:
+        """Test anomaly score (higher = more anomalous): L_n, as in LOE Eq. 6."""
+        return self.losses(x, train=False)[0]
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent representation ``(K, batch, e)`` for the latent-space plots."""
+        raise NotImplementedError
+
+    def work_per_step(self, batch_size: int) -> float:
+        """Rough multiply-adds of one training step, used to choose CPU threads."""
+        return 6.0 * batch_size * sum(p.numel() for p in self.parameters())
+
+    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+        """Copy of member ``k``'s parameters and buffers."""
+        return {n: t[k].detach().clone() for n, t in self.state_dict().items()}
+
+    def load_member_state(self, k: int, state: dict[str, torch.Tensor]) -> None:
+        """Overwrite member ``k`` with a state from :meth:`member_state`."""
+        own = self.state_dict()
+        with torch.no_grad():
+            for n, t in state.items():
+                own[n][k].copy_(t)
+
+
+def build_backbone(name: str, input_shape, seeds, params: dict | None = None) -> Backbone:
+    """Instantiate backbone ``name`` for ``len(seeds)`` stacked members."""
+    cls = BACKBONES.get(name)
+    return cls(input_shape, list(seeds), **BACKBONES.resolve_params(name, params))

@@ -1,0 +1,111 @@
+"""The strategy interface and the mini-batch ranking rule of LOE Alg. 1."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Batch:
+    """What a strategy sees of one mini-batch, for a group of M members (all detached).
+
+    ``s_train`` is LOE Eq. 4, L_n - L_a; ``index`` the samples' positions in the
+    training set; ``y_true`` the ground truth (None when unknown); ``labeled``
+    marks labelled anomalies (None when there are none).
+    """
+
+    s_train: torch.Tensor
+    loss_normal: torch.Tensor
+    loss_anomaly: torch.Tensor
+    alpha: torch.Tensor
+    index: torch.Tensor
+    epoch: int
+    y_true: torch.Tensor | None = None
+    labeled: torch.Tensor | None = None
+
+
+@dataclass
+class EpochEnd:
+    """What a strategy sees at the end of an epoch: test scores of every training sample."""
+
+    epoch: int
+    train_scores: torch.Tensor
+    backbone: object
+    members: list[int]
+
+
+class Strategy:
+    """Turns the losses of a mini-batch into per-sample weights (w_n, w_a) on L_n and L_a.
+
+    The trainer minimises mean_i [w_n,i L_n(x_i) + w_a,i L_a(x_i)] (LOE Eq. 1 with
+    y_i = w_a,i when w_n,i + w_a,i = 1). ``flag`` marks the samples the strategy
+    treats as anomalies, for the pseudo-label plots. Strategies with
+    ``uses_warmup`` train blind for the trainer's warm-up epochs (LOE App. C).
+    One instance serves a group of members; per-sample state is ``(M, N)``.
+
+    Most strategies only choose *which* samples to flag and give flagged ones
+    fixed weights: they set ``flag_weights = (w_n, w_a)`` and flag either the
+    top-α of S_train (:func:`top_alpha_mask`) or, with ``flags_from_truth``,
+    the true anomalies. The trainer then handles all such members in one
+    vectorised step and never calls :meth:`weights`.
+    """
+
+    name = ""
+    description = ""
+    paper = ""
+    params: tuple = ()
+    needs_labels = False
+    uses_warmup = False
+    uses_alpha = True
+    flag_weights: tuple[float, float] | None = None
+    flags_from_truth = False
+
+    def __init__(self, n_members: int, n_samples: int, device=None, **hp):
+        self.n_members = n_members
+        self.n_samples = n_samples
+        self.device = device
+        self.hp = hp
+
+    def weights(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-sample (w_n, w_a, flag) for a batch; the default applies ``flag_weights``."""
+        if self.flags_from_truth:
+            if batch.y_true is None:
+                raise ValueError(f"strategy {self.name!r} needs the true labels of the training data")
+            flag = batch.y_true > 0.5
+        elif self.uses_alpha:
+            flag = top_alpha_mask(batch.s_train, batch.alpha)
+        else:
+            flag = torch.zeros_like(batch.s_train, dtype=torch.bool)
+        w_n, w_a = self.flag_weights
+        return flag_to_weights(flag, w_n, w_a)
+
+    def end_epoch(self, info: EpochEnd) -> None:
+        """Hook for strategies that update per-sample state once per epoch or round."""
+
+
+def flag_to_weights(flag: torch.Tensor, w_n, w_a):
+    """(w_n, w_a, flag): flagged samples get the given weights, the others (1, 0)."""
+    return torch.where(flag, w_n, 1.0), torch.where(flag, w_a, 0.0), flag
+
+
+def flag_counts(alpha: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """⌊α·B⌋ per row: how many samples of a batch of ``batch_size`` to flag (LOE Eq. 2).
+
+    Eq. 2 needs αB to be an integer; we round down so that a batch never has
+    more than the assumed fraction flagged (a batch of 25 at α = 0.1 flags 2).
+    Rounding up flagged a normal sample in most toy batches and made LOE far
+    less stable (docs/RESULTS.md).
+    """
+    return torch.floor(alpha * batch_size + 1e-6).long()
+
+
+def top_n_mask(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Flag the ``counts[m]`` highest scores of each row ``m`` of ``scores`` (M, B)."""
+    top = scores.sort(dim=1, descending=True).values.gather(1, (counts - 1).clamp_min(0))
+    return (scores >= top) & (counts > 0)
+
+
+def top_alpha_mask(scores: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Flag, in each row of ``scores`` (M, B), the ⌊α·B⌋ highest scores; ``alpha`` is (M, 1)."""
+    return top_n_mask(scores, flag_counts(alpha, scores.shape[1]))

@@ -1,0 +1,315 @@
+"""One training loop for every backbone × strategy, on K stacked members at once.
+
+Each member has its own seed (initial weights and data order), strategy,
+assumed contamination α and, optionally, its own training set of equal size.
+The loss summed over members has independent gradients per member, and Adam
+is element-wise, so member k trains as it would alone (LOE Alg. 1 per member).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from adcore.backbones import Backbone, build_backbone
+from adcore.device import choose_threads, resolve_device, torch_threads
+from adcore.history import History
+from adcore.registry import STRATEGIES
+from adcore.strategies.base import Batch, EpochEnd, Strategy, flag_counts, flag_to_weights, top_n_mask
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of a stacked run."""
+
+    strategy: str = "blind"
+    alpha: float = 0.1
+    seed: int = 0
+    strategy_params: tuple = ()  # sorted (name, value) pairs, hashable for grouping
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 50
+    batch_size: int | None = 128  # None: full batch
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup: int = 2  # epochs trained blind by strategies that use warm-up (LOE App. C)
+    device: str = "auto"
+    threads: int | str = "auto"
+    record_every: int | None = None  # per-sample history every n epochs (the last always); None: ~100 records
+    max_recorded_samples: int = 20000
+    test_every: int = 0  # test AUROC every n epochs; 0: never during training
+
+
+@dataclass
+class TrainResult:
+    backbone: Backbone
+    history: History
+    members: list[Member]
+    config: TrainConfig
+    fit_seconds: float
+    device: str
+    threads: int
+    stopped: bool = False
+
+    @torch.no_grad()
+    def score(self, x, chunk: int = 8192) -> np.ndarray:
+        """Test scores ``(K, N)`` of ``x`` (shared ``(N, …)`` or per member ``(K, N, …)``)."""
+        return _apply(self.backbone.score, _as_member_tensor(x, self.backbone), chunk).cpu().numpy()
+
+    @torch.no_grad()
+    def embed(self, x, chunk: int = 8192) -> np.ndarray:
+        return _apply(self.backbone.embed, _as_member_tensor(x, self.backbone), chunk).cpu().numpy()
+
+
+def _stack(values, n_models: int, dtype=torch.float32):
+    """``(K, N, …)`` tensor from one array shared by all members or a list of K arrays."""
+    if values is None:
+        return None
+    if isinstance(values, (list, tuple)):
+        if len(values) != n_models:
+            raise ValueError(f"got {len(values)} per-member arrays for {n_models} members")
+        return torch.stack([torch.as_tensor(np.asarray(v), dtype=dtype) for v in values])
+    t = torch.as_tensor(np.asarray(values), dtype=dtype)
+    return t.unsqueeze(0).expand(n_models, *t.shape)
+
+
+def _as_member_tensor(x, backbone: Backbone) -> torch.Tensor:
+    device = next(backbone.buffers(), next(backbone.parameters())).device
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    if x.dim() == len(backbone.input_shape) + 1:
+        x = x.unsqueeze(0).expand(backbone.n_models, *x.shape)
+    return x.to(device)
+
+
+def _apply(fn, x: torch.Tensor, chunk: int) -> torch.Tensor:
+    return torch.cat([fn(x[:, i : i + chunk]) for i in range(0, x.shape[1], chunk)], dim=1)
+
+
+def _apply_pair(fn, x: torch.Tensor, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
+    parts = [fn(x[:, i : i + chunk]) for i in range(0, x.shape[1], chunk)]
+    return torch.cat([p[0] for p in parts], dim=1), torch.cat([p[1] for p in parts], dim=1)
+
+
+class _Weighting:
+    """Per-sample weights for all K members of a stacked run.
+
+    Members whose strategy only flags samples (``flag_weights``) are handled in
+    one vectorised step; any other strategy gets its own instance and is called
+    for its rows. Strategies with ``uses_warmup`` train blind before ``warmup``.
+    """
+
+    def __init__(self, members, n_samples, warmup, device):
+        self.warmup = warmup
+        groups = {}
+        for k, m in enumerate(members):
+            groups.setdefault((m.strategy, m.strategy_params), []).append(k)
+        K = len(members)
+        col = lambda: torch.zeros(K, 1, device=device)  # noqa: E731
+        self.alpha, self.alpha_warm, self.wn_flag, self.wa_flag = col(), col(), col(), col()
+        self.truth_rows = torch.zeros(K, 1, dtype=torch.bool, device=device)
+        self.strategies, self.custom = [], []
+        for (name, params), idx in groups.items():
+            cls = STRATEGIES.get(name)
+            strat = cls(len(idx), n_samples, device=device, **STRATEGIES.resolve_params(name, dict(params)))
+            rows = torch.tensor(idx, device=device)
+            alpha = torch.tensor([[members[k].alpha] for k in idx], device=device)
+            self.strategies.append((strat, rows))
+            if cls.flag_weights is not None and cls.weights is Strategy.weights:
+                if cls.uses_alpha and not cls.flags_from_truth:
+                    self.alpha[rows] = alpha
+                    self.alpha_warm[rows] = 0.0 if cls.uses_warmup else alpha
+                self.truth_rows[rows] = cls.flags_from_truth
+                self.wn_flag[rows], self.wa_flag[rows] = cls.flag_weights
+            else:
+                self.custom.append((strat, rows, alpha, len(idx) == K))
+        self.any_truth = bool(self.truth_rows.any())
+        self._counts = {}
+        self.needs_labels = any(type(s).needs_labels for s, _ in self.strategies)
+        self.has_epoch_hooks = any(type(s).end_epoch is not Strategy.end_epoch for s, _ in self.strategies)
+
+    def __call__(self, ln, la, idx, epoch, y, labeled):
+        warm = epoch < self.warmup
+        s_train = ln - la
+        key = (s_train.shape[1], warm)
+        if key not in self._counts:
+            counts = flag_counts(self.alpha_warm if warm else self.alpha, s_train.shape[1])
+            self._counts[key] = counts if bool(counts.any()) else None
+        counts = self._counts[key]
+        if counts is None:
+            flag = torch.zeros_like(s_train, dtype=torch.bool)
+        else:
+            flag = top_n_mask(s_train, counts)
+        if self.any_truth:
+            flag = torch.where(self.truth_rows, y > 0.5, flag)
+        wn, wa, flag = flag_to_weights(flag, self.wn_flag, self.wa_flag)
+        for strat, rows, alpha, whole in self.custom:
+            if warm and strat.uses_warmup:
+                continue
+            pick = (lambda t: t) if whole else (lambda t: None if t is None else t[rows])  # noqa: E731
+            w = strat.weights(Batch(pick(s_train), pick(ln), pick(la), alpha, pick(idx), epoch, pick(y), pick(labeled)))
+            if whole:
+                return w
+            for dst, src in zip((wn, wa, flag), w):
+                dst[rows] = src
+        return wn, wa, flag
+
+    def end_epoch(self, epoch, scores, model):
+        for strat, rows in self.strategies:
+            strat.end_epoch(EpochEnd(epoch, None if scores is None else scores[rows], model, rows.tolist()))
+
+    def extra_history(self, n_models: int) -> dict:
+        """Per-member values of each strategy's own ``history`` dict (e.g. IAD rounds)."""
+        extra = {}
+        for strat, rows in self.strategies:
+            for key, value in getattr(strat, "history", {}).items():
+                slot = extra.setdefault(key, [None] * n_models)
+                for j, k in enumerate(rows.tolist()):
+                    slot[k] = value[j] if isinstance(value, (list, tuple, np.ndarray)) else value
+        return extra
+
+
+def _sample_subset(n: int, n_models: int, limit: int, seeds) -> torch.Tensor:
+    if n <= limit:
+        return torch.arange(n).expand(n_models, n)
+    return torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(s + 7))[:limit].sort().values
+                        for s in seeds])
+
+
+def _auroc_rows(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return np.array([roc_auc_score(yk, sk) if 0 < yk.sum() < len(yk) else np.nan for yk, sk in zip(y, scores)])
+
+
+def train(backbone: str, members: list[Member], X_train, *, y_train=None, labeled=None,
+          X_test=None, y_test=None, backbone_params: dict | None = None, config: TrainConfig | None = None,
+          eval_sets: dict | None = None, progress: Callable | None = None,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train ``len(members)`` stacked copies of ``backbone``.
+
+    ``X_train`` (and ``y_train``, ``labeled``, ``X_test``, ``y_test``) is one
+    array shared by all members or a list with one array per member.
+    ``eval_sets`` maps names to arrays scored at every recorded epoch (e.g. a
+    contour grid). ``progress(epoch, epochs, losses)`` is called after each
+    epoch; training stops early when ``should_stop()`` returns True.
+    """
+    config = config or TrainConfig()
+    K = len(members)
+    device = resolve_device(config.device)
+    seeds = [m.seed for m in members]
+    torch.manual_seed(seeds[0])
+    x_tr = _stack(X_train, K).to(device)
+    N = x_tr.shape[1]
+    y_tr = _stack(y_train, K).to(device) if y_train is not None else None
+    lab = _stack(labeled, K, torch.bool).to(device) if labeled is not None else None
+    x_te = _stack(X_test, K).to(device) if X_test is not None else None
+    y_te = _stack(y_test, K).cpu().numpy() if y_test is not None else None
+    evals = {n: torch.as_tensor(np.asarray(v), dtype=torch.float32).to(device) for n, v in (eval_sets or {}).items()}
+
+    model = build_backbone(backbone, x_tr.shape[2:], seeds, backbone_params).to(device)
+    weighting = _Weighting(members, N, config.warmup, device)
+    if y_tr is None and weighting.needs_labels:
+        raise ValueError("strategy 'gtruth' needs the true labels of the training data")
+    B = min(config.batch_size or N, N)
+    threads = choose_threads(model.work_per_step(B), config.threads) if device.type == "cpu" else torch.get_num_threads()
+
+    E = config.epochs
+    every = config.record_every or max(1, -(-E // 100))
+    rec_epochs = [e for e in range(E) if (e + 1) % every == 0 or e == E - 1]
+    rec_pos = {e: i for i, e in enumerate(rec_epochs)}
+    sub = _sample_subset(N, K, config.max_recorded_samples, seeds).to(device)
+    S = sub.shape[1]
+    kk = torch.arange(K, device=device)[:, None]
+    rec = {n: torch.zeros(len(rec_epochs), K, S) for n in ("train_scores", "weight_normal", "weight_anomaly")}
+    rec["flags"] = torch.zeros(len(rec_epochs), K, S, dtype=torch.bool)
+    losses = torch.full((3, E, K), float("nan"))
+    prec = torch.full((E, K), float("nan"))
+    recall = torch.full((E, K), float("nan"))
+    test_auroc = np.full((len(rec_epochs), K), np.nan)
+    eval_rec = {n: torch.zeros(len(rec_epochs), K, v.shape[0]) for n, v in evals.items()}
+    order_gens = [torch.Generator().manual_seed(s + 1_000_003) for s in seeds]
+    stopped = False
+    epochs_run = 0
+
+    start = time.perf_counter()
+    with torch_threads(threads):
+        model.setup(x_tr)
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        for epoch in range(E):
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            model.train()
+            recording = epoch in rec_pos
+            perm = torch.stack([torch.randperm(N, generator=g) for g in order_gens]).to(device)
+            wn_ep = torch.ones(K, N, device=device)
+            wa_ep = torch.zeros(K, N, device=device)
+            fl_ep = torch.zeros(K, N, dtype=torch.bool, device=device)
+            ep_loss = torch.zeros(K, device=device)
+            steps = []
+            for i in range(0, N, B):
+                idx = perm[:, i : i + B]
+                ln, la = model.losses(x_tr[kk, idx], train=True)
+                wn, wa, flag = weighting(ln.detach(), la.detach(), idx, epoch,
+                                         y_tr[kk, idx] if y_tr is not None else None,
+                                         lab[kk, idx] if lab is not None else None)
+                per_member = torch.addcmul(wn * ln, wa, la).mean(dim=1)
+                opt.zero_grad(set_to_none=True)
+                per_member.sum().backward()
+                opt.step()
+                with torch.no_grad():
+                    ep_loss += per_member
+                steps.append((idx, wn, wa, flag))
+            with torch.no_grad():
+                losses[0, epoch] = (ep_loss / len(steps)).cpu()
+                idx_all = torch.cat([st[0] for st in steps], dim=1)
+                if recording or y_tr is not None:
+                    fl_ep.scatter_(1, idx_all, torch.cat([st[3] for st in steps], dim=1))
+                if recording:
+                    wn_ep.scatter_(1, idx_all, torch.cat([st[1] for st in steps], dim=1))
+                    wa_ep.scatter_(1, idx_all, torch.cat([st[2] for st in steps], dim=1))
+            if y_tr is not None:
+                truth = y_tr > 0.5
+                hits = (fl_ep & truth).sum(1).float()
+                prec[epoch] = (hits / fl_ep.sum(1)).cpu()
+                recall[epoch] = (hits / truth.sum(1)).cpu()
+            model.eval()
+            with torch.no_grad():
+                scores = None
+                if recording or weighting.has_epoch_hooks:
+                    ln_all, la_all = _apply_pair(model.losses, x_tr, 8192)
+                    scores = ln_all if type(model).score is Backbone.score else _apply(model.score, x_tr, 8192)
+                    losses[1, epoch], losses[2, epoch] = ln_all.mean(1).cpu(), la_all.mean(1).cpu()
+                weighting.end_epoch(epoch, scores, model)
+                if recording:
+                    r = rec_pos[epoch]
+                    for name, src in (("train_scores", scores), ("weight_normal", wn_ep),
+                                      ("weight_anomaly", wa_ep), ("flags", fl_ep)):
+                        rec[name][r] = src[kk, sub].cpu()
+                    for name, v in evals.items():
+                        eval_rec[name][r] = _apply(model.score, v.unsqueeze(0).expand(K, *v.shape), 8192).cpu()
+                    if x_te is not None and y_te is not None and config.test_every and \
+                            ((epoch + 1) % config.test_every == 0 or epoch == E - 1):
+                        test_auroc[r] = _auroc_rows(y_te, _apply(model.score, x_te, 8192).cpu().numpy())
+            epochs_run = epoch + 1
+            if progress is not None:
+                progress(epoch + 1, E, {"loss": losses[0, epoch].tolist()})
+    fit_seconds = time.perf_counter() - start
+
+    n_rec = sum(1 for e in rec_epochs if e < epochs_run)
+    history = History(
+        strategies=[m.strategy for m in members], alphas=[m.alpha for m in members], seeds=seeds,
+        loss_total=losses[0, :epochs_run].numpy(), loss_normal=losses[1, :epochs_run].numpy(),
+        loss_anomaly=losses[2, :epochs_run].numpy(), precision=prec[:epochs_run].numpy(),
+        recall=recall[:epochs_run].numpy(), recorded_epochs=np.array(rec_epochs[:n_rec]),
+        sample_index=sub.cpu().numpy(), test_auroc=test_auroc[:n_rec],
+        eval={n: a[:n_rec].numpy() for n, a in eval_rec.items()},
+        **{n: a[:n_rec].numpy() for n, a in rec.items()},
+    )
+    history.extra.update(weighting.extra_history(K))
+    return TrainResult(model, history, list(members), config, fit_seconds, str(device), threads, stopped)
+
