@@ -163,6 +163,10 @@ class _Weighting:
         for strat, rows in self.strategies:
             strat.end_epoch(EpochEnd(epoch, None if scores is None else scores[rows], model, rows.tolist()))
 
+    def finish(self, model):
+        for strat, rows in self.strategies:
+            strat.finish(model, rows.tolist())
+
     def extra_history(self, n_models: int) -> dict:
         """Per-member values of each strategy's own ``history`` dict (e.g. IAD rounds)."""
         extra = {}
@@ -298,6 +302,7 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
             epochs_run = epoch + 1
             if progress is not None:
                 progress(epoch + 1, E, {"loss": losses[0, epoch].tolist()})
+        weighting.finish(model)
     fit_seconds = time.perf_counter() - start
 
     n_rec = sum(1 for e in rec_epochs if e < epochs_run)

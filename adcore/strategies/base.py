@@ -83,6 +83,9 @@ class Strategy:
     def end_epoch(self, info: EpochEnd) -> None:
         """Hook for strategies that update per-sample state once per epoch or round."""
 
+    def finish(self, backbone, members: list[int]) -> None:
+        """Hook called once after the last epoch, e.g. to load a selected round's weights into ``members``."""
+
 
 def flag_to_weights(flag: torch.Tensor, w_n, w_a):
     """(w_n, w_a, flag): flagged samples get the given weights, the others (1, 0)."""

@@ -1,0 +1,5 @@
+import sys
+
+from adcore.cli import main
+
+sys.exit(main())

@@ -1,0 +1,135 @@
+"""Command line: ``python -m adcore list`` and ``python -m adcore run …`` (JSON out)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from adcore.data import PROTOCOLS, SKLEARN_SETS, DataError
+from adcore.experiment import ExperimentConfig, run_experiment
+from adcore.registry import BACKBONES, STRATEGIES
+
+TOY_DEFAULTS = {"epochs": 200, "batch_size": 25, "lr": 0.01}  # LOE App. A
+DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3}
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _value(text: str):
+    """A ``--param`` value: JSON when it parses (numbers, lists, true/false), else the text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m adcore", description="AD Lab: anomaly detection on "
+                                     "contaminated training data (LOE, IAD and friends).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list backbones, strategies, datasets and protocols")
+    run = sub.add_parser("run", help="train and evaluate; prints a table and writes JSON")
+    run.add_argument("--config", help="a JSON file written by an earlier run (its 'config'); flags override it")
+    run.add_argument("--data", help="toy | sklearn:wine|breast_cancer|digits[:normal_class] | path to .npz/.csv/.mat")
+    run.add_argument("--label-col", help="CSV: the label column")
+    run.add_argument("--anomaly-value", help="CSV: the label value that means anomaly (default 1)")
+    run.add_argument("--backbone", help="backbone name (see 'list')")
+    run.add_argument("--strategy", help="strategy name, or several separated by commas")
+    run.add_argument("--protocol", choices=PROTOCOLS, help="split | loe | transductive | fresh (toy)")
+    run.add_argument("--alpha0", type=float, help="true training contamination the split creates (default 0.1)")
+    run.add_argument("--alpha", type=float, help="contamination the strategy assumes (default: α0)")
+    run.add_argument("--shortage", choices=("error", "reduce_normals", "lower_alpha0"),
+                     help="split protocol, when anomalies run short")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--batch-size", type=int, help="0 for full batch")
+    run.add_argument("--lr", type=float)
+    run.add_argument("--warmup", type=int, help="warm-up epochs trained blind (default 2)")
+    run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
+    run.add_argument("--device", help="auto | cpu | cuda | mps")
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="backbone parameter")
+    run.add_argument("--out", help="write the JSON result here")
+    return parser
+
+
+def config_from_args(args) -> ExperimentConfig:
+    base = {}
+    if args.config:
+        with open(args.config) as fh:
+            loaded = json.load(fh)
+        base = loaded.get("config", loaded)
+    data = args.data or base.get("data", "toy")
+    defaults = TOY_DEFAULTS if data == "toy" else DEFAULTS
+    cfg = {**{"data": data}, **{k: v for k, v in base.items() if k != "data"}}
+    for key in ("epochs", "lr", "alpha0", "alpha", "protocol", "backbone", "shortage", "device", "warmup"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    for key, value in defaults.items():
+        cfg.setdefault(key, value)
+    if args.batch_size is not None:
+        cfg["batch_size"] = args.batch_size or None
+    if args.strategy:
+        cfg["strategies"] = _csv(args.strategy)
+    if args.seeds:
+        cfg["seeds"] = [int(s) for s in _csv(args.seeds)]
+    options = dict(cfg.get("data_options", {}))
+    if args.label_col:
+        options["label_col"] = args.label_col
+    if args.anomaly_value is not None:
+        options["anomaly_value"] = _value(args.anomaly_value)
+    cfg["data_options"] = options
+    params = dict(cfg.get("backbone_params", {}))
+    for item in args.param:
+        if "=" not in item:
+            raise ValueError(f"--param takes NAME=VALUE; got {item!r}")
+        key, value = item.split("=", 1)
+        params[key.strip()] = _value(value)
+    cfg["backbone_params"] = params
+    cfg.setdefault("backbone", "deepsvdd_rbf" if data == "toy" else "deepsvdd")
+    return ExperimentConfig.from_dict(cfg)
+
+
+def format_table(summary: dict) -> str:
+    lines = [f"{'strategy':<12} {'AUROC':>15} {'AUPRC':>15} {'F1':>15} {'fit s':>8}"]
+    for name, row in summary.items():
+        cell = lambda key: (f"{row[key]['mean']:.3f} ± {row[key]['std']:.3f}" if key in row else "-")  # noqa: E731
+        fit = row.get("fit_seconds", {}).get("mean", float("nan"))
+        lines.append(f"{name:<12} {cell('auroc'):>15} {cell('ap'):>15} {cell('f1'):>15} {fit:>8.2f}")
+    return "\n".join(lines)
+
+
+def cmd_list() -> dict:
+    return {"backbones": BACKBONES.describe(), "strategies": STRATEGIES.describe(),
+            "datasets": ["toy", *[f"sklearn:{n}" for n in SKLEARN_SETS], "PATH.npz", "PATH.csv", "PATH.mat"],
+            "protocols": list(PROTOCOLS)}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            listing = cmd_list()
+            for kind in ("backbones", "strategies"):
+                print(f"{kind}:")
+                for e in listing[kind]:
+                    params = ", ".join(f"{p['name']}={p['default']}" for p in e["params"])
+                    print(f"  {e['name']:<14} {e['description']}" + (f" [{params}]" if params else ""))
+            print("datasets: " + ", ".join(listing["datasets"]))
+            print("protocols: " + ", ".join(listing["protocols"]))
+            return 0
+        cfg = config_from_args(args)
+        result = run_experiment(cfg)
+    except (DataError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for info in {json.dumps({k: v for k, v in s.info.items() if k == "shortage"}) for s in result.splits}:
+        if info != "{}":
+            print(f"note: {json.loads(info)['shortage']}")
+    print(format_table(result.summary))
+    payload = result.to_json()
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(payload, fh, indent=2)
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,107 @@
+"""``Detector``: a scikit-learn compatible estimator over the engine (one model)."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+
+from adcore.registry import BACKBONES, STRATEGIES
+from adcore.trainer import Member, TrainConfig, train
+
+
+class Detector(OutlierMixin, BaseEstimator):
+    """Anomaly detector trained on possibly contaminated data.
+
+    ``contamination`` is the assumed ratio α the strategy uses (as in PyOD); the
+    threshold of :meth:`predict` is the (1 − α)-quantile of the training scores.
+    Scores follow PyOD: higher means more anomalous; ``predict`` gives 1 for anomalies.
+    Extra keyword arguments are backbone parameters (see ``python -m adcore list``).
+
+    >>> det = Detector(backbone="deepsvdd", strategy="loe_soft", contamination=0.1).fit(X)
+    >>> det.decision_function(X_new)
+    """
+
+    def __init__(self, backbone: str = "deepsvdd", strategy: str = "loe_soft", contamination: float = 0.1,
+                 epochs: int = 50, batch_size: int | None = 128, lr: float = 1e-3, weight_decay: float = 0.0,
+                 warmup: int = 2, seed: int = 0, device: str = "auto", threads: int | str = "auto",
+                 **backbone_params):
+        self.backbone = backbone
+        self.strategy = strategy
+        self.contamination = contamination
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup = warmup
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+        self._backbone_param_names = sorted(backbone_params)
+        for key, value in backbone_params.items():
+            setattr(self, key, value)
+
+    def get_params(self, deep: bool = True) -> dict:
+        params = super().get_params(deep)
+        params.update({k: getattr(self, k) for k in self._backbone_param_names})
+        return params
+
+    def set_params(self, **params):
+        base = set(super().get_params(deep=False))
+        for key, value in params.items():
+            if key not in base and key not in self._backbone_param_names:
+                self._backbone_param_names = sorted({*self._backbone_param_names, key})
+            setattr(self, key, value)
+        return self
+
+    def fit(self, X, y=None):
+        """Train on ``X``; ``y`` (1 = labelled anomaly, 0 = unlabelled) is used by strategies
+        that take labels (``gtruth`` treats it as the truth) and ignored by the others."""
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}")
+        if not np.isfinite(X).all():
+            raise ValueError("X contains NaN or infinite values")
+        if not 0 <= self.contamination < 1:
+            raise ValueError(f"contamination must lie in [0, 1); got {self.contamination}")
+        bb_params = {k: getattr(self, k) for k in self._backbone_param_names}
+        BACKBONES.resolve_params(self.backbone, bb_params)
+        if STRATEGIES.get(self.strategy).needs_labels and y is None:
+            raise ValueError(f"strategy {self.strategy!r} needs labels y")
+        y = None if y is None else np.asarray(y).reshape(-1)
+        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                             weight_decay=self.weight_decay, warmup=self.warmup, device=self.device,
+                             threads=self.threads)
+        result = train(self.backbone, [Member(self.strategy, float(self.contamination), int(self.seed))], X,
+                       y_train=y, labeled=None if y is None else y == 1, backbone_params=bb_params, config=config)
+        self.result_ = result
+        self.history_ = result.history
+        self.n_features_in_ = X.shape[1]
+        self.decision_scores_ = result.score(X)[0]
+        self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
+        return self
+
+    def _check(self, X) -> np.ndarray:
+        if not hasattr(self, "result_"):
+            raise ValueError("this Detector is not fitted yet; call fit(X) first")
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}")
+        return X
+
+    def decision_function(self, X) -> np.ndarray:
+        """Anomaly scores: higher = more anomalous (the backbone's test score, e.g. L_n)."""
+        return self.result_.score(self._check(X))[0]
+
+    def score_samples(self, X) -> np.ndarray:
+        """scikit-learn convention: higher = more normal (the negated decision function)."""
+        return -self.decision_function(X)
+
+    def predict(self, X) -> np.ndarray:
+        """1 for anomalies (score above the training α-quantile threshold), 0 for normals."""
+        return (self.decision_function(X) > self.threshold_).astype(int)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X, y).predict(X)
+
+    def embed(self, X) -> np.ndarray:
+        """Latent representation of ``X`` from the backbone."""
+        return self.result_.embed(self._check(X))[0]

@@ -1,0 +1,210 @@
+"""Experiments: a dataset, a protocol, one backbone and several strategies × seeds.
+
+This is the one path the CLI, the app and the benchmarks use: it builds each
+seed's contaminated split, trains all (strategy, seed) members of the backbone
+as stacked models, and evaluates every member on its own test set.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+
+from adcore.data import Dataset, DataError, load, make_split
+from adcore.metrics import evaluate
+from adcore.registry import BACKBONES, STRATEGIES
+from adcore.trainer import Member, TrainConfig, TrainResult, train
+
+STACK_BYTES = 256 * 2**20  # above this, members are stacked per seed instead of all at once
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that defines a run; ``to_dict``/``from_dict`` round-trip through JSON."""
+
+    data: str = "toy"
+    data_options: dict = field(default_factory=dict)
+    protocol: str | None = None  # None: 'fresh' for toy mixtures, 'split' otherwise
+    alpha0: float | None = 0.1  # true training contamination the protocol creates
+    alpha: float | None = None  # contamination the strategies assume; None: α0 (or the natural ratio)
+    backbone: str = "deepsvdd_rbf"
+    backbone_params: dict = field(default_factory=dict)
+    strategies: list = field(default_factory=lambda: ["blind", "loe_hard", "loe_soft"])
+    strategy_params: dict = field(default_factory=dict)  # strategy name → {param: value}
+    seeds: list = field(default_factory=lambda: [0])
+    epochs: int = 50
+    batch_size: int | None = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup: int = 2
+    device: str = "auto"
+    threads: int | str = "auto"
+    shortage: str = "error"
+    train_normal_frac: float = 0.5
+    n_labeled: int = 0
+    standardize: bool | None = None  # None: yes for tabular files, no for toy mixtures
+    test_every: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExperimentConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown configuration keys {sorted(unknown)}")
+        return cls(**d)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a clear message for impossible settings."""
+        BACKBONES.resolve_params(self.backbone, self.backbone_params)
+        if not self.strategies:
+            raise ValueError("choose at least one strategy")
+        for s in self.strategies:
+            STRATEGIES.resolve_params(s, self.strategy_params.get(s))
+        if not self.seeds:
+            raise ValueError("give at least one seed")
+        if self.epochs < 1:
+            raise ValueError("epochs must be at least 1")
+        if self.batch_size is not None and self.batch_size < 2:
+            raise ValueError("batch size must be at least 2 (or None for full batch)")
+        if self.alpha is not None and not 0 <= self.alpha < 1:
+            raise ValueError(f"the assumed contamination α must lie in [0, 1); got {self.alpha}")
+        if self.lr <= 0:
+            raise ValueError("the learning rate must be positive")
+
+
+@dataclass
+class ExperimentResult:
+    config: ExperimentConfig
+    members: list[Member]
+    runs: list[dict]
+    summary: dict
+    splits: list  # one Split per seed
+    train_results: list[tuple[TrainResult, list[int]]]  # each stacked fit with the member indices it holds
+    test_scores: list[np.ndarray]  # per member
+    seconds: float
+
+    def split_of(self, k: int):
+        return self.splits[self.config.seeds.index(self.members[k].seed)]
+
+    def fit_of(self, k: int) -> tuple[TrainResult, int]:
+        """The stacked fit holding member ``k`` and ``k``'s position in it."""
+        for res, idx in self.train_results:
+            if k in idx:
+                return res, idx.index(k)
+        raise IndexError(k)
+
+    def history(self, k: int):
+        res, j = self.fit_of(k)
+        return res.history.member(j)
+
+    def embed(self, k: int, X) -> np.ndarray:
+        res, j = self.fit_of(k)
+        return res.embed(X)[j]
+
+    def score(self, k: int, X) -> np.ndarray:
+        res, j = self.fit_of(k)
+        return res.score(X)[j]
+
+    def to_json(self) -> dict:
+        return {"config": self.config.to_dict(), "runs": self.runs, "summary": self.summary,
+                "splits": [s.info for s in self.splits], "seconds": self.seconds,
+                "environment": {"torch": torch.__version__, "python": platform.python_version(),
+                                "device": self.train_results[0][0].device,
+                                "threads": self.train_results[0][0].threads}}
+
+
+def resolve_protocol(cfg: ExperimentConfig, ds: Dataset) -> str:
+    return cfg.protocol or ("fresh" if ds.sampler is not None else "split")
+
+
+def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eval_sets: dict | None = None,
+                   progress=None, should_stop=None) -> ExperimentResult:
+    """Run ``cfg``; ``dataset`` overrides ``cfg.data`` (e.g. an upload already loaded).
+
+    ``progress(done, total)`` reports epochs over all stacked fits; training stops
+    early when ``should_stop()`` is true (the result then holds what was trained).
+    """
+    cfg.validate()
+    start = time.perf_counter()
+    ds = dataset if dataset is not None else load(cfg.data, **cfg.data_options)
+    protocol = resolve_protocol(cfg, ds)
+    cfg = replace(cfg, protocol=protocol)
+    standardize = cfg.standardize if cfg.standardize is not None else ds.sampler is None
+    splits = [make_split(ds, protocol, cfg.alpha0, seed, train_normal_frac=cfg.train_normal_frac,
+                         shortage=cfg.shortage, n_labeled=cfg.n_labeled, standardize=standardize)
+              for seed in cfg.seeds]
+    needs_labels = [s for s in cfg.strategies if STRATEGIES.get(s).needs_labels]
+    if needs_labels and splits[0].train.y is None:
+        raise DataError(f"strategy {needs_labels[0]!r} needs the true labels, and this data has none")
+    alpha = cfg.alpha if cfg.alpha is not None else splits[0].info.get("alpha0_effective", cfg.alpha0 or 0.1)
+    members = [Member(s, float(alpha), int(seed), tuple(sorted(cfg.strategy_params.get(s, {}).items())))
+               for seed in cfg.seeds for s in cfg.strategies]
+    tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                       warmup=cfg.warmup, device=cfg.device, threads=cfg.threads, test_every=cfg.test_every)
+
+    shared = protocol == "transductive" and cfg.alpha0 is None or len(cfg.seeds) == 1
+    n_bytes = len(members) * splits[0].train.X.nbytes
+    if shared or n_bytes <= STACK_BYTES:
+        groups = [list(range(len(members)))]
+    else:
+        groups = [[k for k, m in enumerate(members) if m.seed == seed] for seed in cfg.seeds]
+    total = cfg.epochs * len(groups)
+    fits = []
+    for g, idx in enumerate(groups):
+        per_seed = [splits[cfg.seeds.index(members[k].seed)] for k in idx]
+        one = len({id(s) for s in per_seed}) == 1 or shared
+        pick = (lambda f: f(per_seed[0])) if one else (lambda f: [f(s) for s in per_seed])  # noqa: E731
+        report = None if progress is None else (lambda e, E, info, g=g: progress(g * cfg.epochs + e, total))
+        res = train(cfg.backbone, [members[k] for k in idx], pick(lambda s: s.train.X),
+                    y_train=pick(lambda s: s.train.y) if splits[0].train.y is not None else None,
+                    labeled=pick(lambda s: s.train.labeled) if splits[0].train.labeled is not None else None,
+                    X_test=pick(lambda s: s.test.X) if cfg.test_every else None,
+                    y_test=pick(lambda s: s.test.y) if cfg.test_every else None,
+                    backbone_params=cfg.backbone_params, config=tcfg, eval_sets=eval_sets,
+                    progress=report, should_stop=should_stop)
+        fits.append((res, idx))
+        if res.stopped:
+            break
+
+    runs, test_scores = [], [None] * len(members)
+    for res, idx in fits:
+        scores = res.score(pick_test(splits, cfg, members, idx))
+        for j, k in enumerate(idx):
+            m, split = members[k], splits[cfg.seeds.index(members[k].seed)]
+            test_scores[k] = scores[j]
+            run = {"strategy": m.strategy, "seed": m.seed, "alpha": m.alpha,
+                   "fit_seconds": res.fit_seconds / len(idx), "stacked_with": len(idx),
+                   "epochs_trained": res.history.n_epochs}
+            if split.test.y is not None and 0 < split.test.y.sum() < len(split.test.y):
+                run.update(evaluate(split.test.y, scores[j]))
+            runs.append(run)
+    return ExperimentResult(cfg, members, runs, summarize(runs), splits, fits, test_scores,
+                            time.perf_counter() - start)
+
+
+def pick_test(splits, cfg, members, idx):
+    tests = [splits[cfg.seeds.index(members[k].seed)].test.X for k in idx]
+    if all(t is tests[0] for t in tests):
+        return tests[0]
+    if len({t.shape for t in tests}) == 1:
+        return np.stack(tests)
+    raise DataError("test sets of different sizes cannot be scored together")
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Mean and standard deviation over seeds of each metric, per strategy."""
+    out = {}
+    for strategy in dict.fromkeys(r["strategy"] for r in runs):
+        rows = [r for r in runs if r["strategy"] == strategy]
+        out[strategy] = {"n_seeds": len(rows)}
+        for key in ("auroc", "ap", "f1", "fit_seconds"):
+            vals = [r[key] for r in rows if key in r]
+            if vals:
+                out[strategy][key] = {"mean": float(np.mean(vals)), "std": float(np.std(vals))}
+    return out
