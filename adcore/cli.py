@@ -8,6 +8,7 @@ import sys
 from adcore.data import PROTOCOLS, SKLEARN_SETS, DataError
 from adcore.experiment import ExperimentConfig, run_experiment
 from adcore.registry import BACKBONES, STRATEGIES
+from adcore.sweeps import contamination_sweep, mean_table, sensitivity_matrix
 
 TOY_DEFAULTS = {"epochs": 200, "batch_size": 25, "lr": 0.01}  # LOE App. A
 DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3}
@@ -50,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="auto | cpu | cuda | mps")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="backbone parameter")
     run.add_argument("--out", help="write the JSON result here")
+    sweep = sub.add_parser("sweep", parents=[run], add_help=False,
+                           help="contamination sweep (LOE Fig. 2): one run per α0 in --alpha0s, α = α0")
+    sweep.add_argument("--alpha0s", default="0.05,0.1,0.15,0.2", help="comma-separated true ratios")
+    matrix = sub.add_parser("matrix", parents=[run], add_help=False,
+                            help="α-vs-α0 sensitivity matrix (LOE Fig. 3)")
+    matrix.add_argument("--alpha0s", default="0.05,0.1,0.15,0.2", help="comma-separated true ratios")
+    matrix.add_argument("--alphas", default="0.05,0.1,0.15,0.2", help="comma-separated assumed ratios")
     return parser
 
 
@@ -105,6 +113,27 @@ def cmd_list() -> dict:
             "protocols": list(PROTOCOLS)}
 
 
+def run_sweep(args, cfg: ExperimentConfig) -> int:
+    alpha0s = [float(a) for a in _csv(args.alpha0s)]
+    if args.command == "sweep":
+        rows = contamination_sweep(cfg, alpha0s)
+        table = mean_table(rows, "alpha0")
+    else:
+        rows = sensitivity_matrix(cfg, alpha0s, [float(a) for a in _csv(args.alphas)])
+        for r in rows:
+            r["cell"] = f"α0={r['alpha0']:g} α={r['alpha']:g}"
+        table = mean_table(rows, "cell")
+    print("mean AUROC")
+    for key, row in table.items():
+        print(f"  {key if isinstance(key, str) else f'α0={key:g}':<20} " +
+              "  ".join(f"{s}={v:.3f}" for s, v in row.items()))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump({"config": cfg.to_dict(), "rows": rows}, fh, indent=2)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -119,6 +148,8 @@ def main(argv=None) -> int:
             print("protocols: " + ", ".join(listing["protocols"]))
             return 0
         cfg = config_from_args(args)
+        if args.command in ("sweep", "matrix"):
+            return run_sweep(args, cfg)
         result = run_experiment(cfg)
     except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -89,7 +89,8 @@ class Detector(OutlierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores: higher = more anomalous (the backbone's test score, e.g. L_n)."""
-        return self.result_.score(self._check(X))[0]
+        X = self._check(X)
+        return self.result_.score(X)[0]
 
     def score_samples(self, X) -> np.ndarray:
         """scikit-learn convention: higher = more normal (the negated decision function)."""
@@ -104,4 +105,5 @@ class Detector(OutlierMixin, BaseEstimator):
 
     def embed(self, X) -> np.ndarray:
         """Latent representation of ``X`` from the backbone."""
-        return self.result_.embed(self._check(X))[0]
+        X = self._check(X)
+        return self.result_.embed(X)[0]

@@ -10,12 +10,24 @@ from adcore.registry import BACKBONES, Param
 
 @BACKBONES.register
 class DeepSVDD(Backbone):
-    """One-class Deep SVDD.
+    """One-class or soft-boundary Deep SVDD.
 
-    L_n = ||f(x) - c||² pulls normal data to the center c, fixed as the mean
-    initial representation of the training data (Ruff et al. 2018, Sec. 3.3);
-    L_a = 1 / (||f(x) - c||² + eps) pushes anomalies away, as in Deep SAD
-    (Ruff et al. 2019, Eq. 6) and LOE Sec. 3.1. Test score: L_n.
+    One-class (default): L_n = ||f(x) - c||² pulls normal data to the center c,
+    fixed as the mean initial representation of the training data (Ruff et al.
+    2018, Sec. 3.3); L_a = 1 / (||f(x) - c||² + eps) pushes anomalies away, as in
+    Deep SAD (Ruff et al. 2019, Eq. 6) and LOE Sec. 3.1. Test score: L_n.
+
+    Soft-boundary (Ruff et al. 2018 Eq. 3; IAD Eq. 1-3, competitor "SB Deep
+    SVDD"): the objective R² + 1/(νn) Σ_i max(0, d_i − R²), d_i = ||f(x_i) − c||²,
+    written per sample as L_n,i = R² + (1/ν) max(0, d_i − R²), so that its batch
+    mean is the objective and a strategy weight w_i scales sample i's share
+    (R² included). R is a per-member buffer, not a gradient parameter: as in
+    Ruff et al. Sec. 3.1 ("R can be solved by line search" → the (1−ν)-quantile of
+    the distances), after each training mini-batch R is set to the (1−ν)-quantile
+    of ||f(x) − c|| over that batch, from ``radius_warmup`` epochs on (R = 0
+    before, i.e. the one-class objective scaled by 1/ν). The loss of a batch uses
+    the R from before that batch. Test score d − R² (the signed distance to the
+    boundary; the same ranking as d). L_a is the one-class one.
     """
 
     name = "deepsvdd"
@@ -30,6 +42,11 @@ class DeepSVDD(Backbone):
         Param("center_eps", 0.1, float, 0.0, 10.0,
               help="center coordinates closer to 0 than this are moved to ±center_eps (Ruff et al.)"),
         Param("eps", 1e-6, float, 0.0, 1.0, help="added to the distance in L_a for numerical stability"),
+        Param("objective", "one-class", str, choices=("one-class", "soft-boundary"),
+              help="one-class: mean distance; soft-boundary: radius R and the ν trade-off (Ruff et al. 2018)"),
+        Param("nu", 0.1, float, 1e-4, 1.0,
+              help="soft-boundary ν: upper bound on the fraction of training data outside the sphere"),
+        Param("radius_warmup", 10, int, 0, 100000, help="soft-boundary: epochs before R is first updated"),
     )
 
     def __init__(self, input_shape, seeds, **hp):
@@ -37,6 +54,11 @@ class DeepSVDD(Backbone):
         dims = (self.n_features, *hidden_dims(hp["hidden"], self.n_features), hp["rep_dim"])
         self.net = StackedMLP(self.gens, dims, bias=hp["bias"], activation=hp["activation"])
         self.register_buffer("center", torch.zeros(self.n_models, 1, hp["rep_dim"]))
+        self.soft = hp["objective"] == "soft-boundary"
+        if self.soft:
+            self.register_buffer("radius", torch.zeros(self.n_models, 1))
+            self._n_train = 0
+            self._seen = 0
 
     def embed(self, x):
         return self.net(x.flatten(2))
@@ -47,7 +69,24 @@ class DeepSVDD(Backbone):
         eps = self.hp["center_eps"]
         c = torch.where(c.abs() < eps, torch.where(c < 0, -eps, eps), c)
         self.center.copy_(c)
+        if self.soft:
+            self._n_train, self._seen = x.shape[1], 0
 
     def losses(self, x, train=False):
         dist = (self.embed(x) - self.center).pow(2).sum(-1)
-        return dist, 1.0 / (dist + self.hp["eps"])
+        la = 1.0 / (dist + self.hp["eps"])
+        if not self.soft:
+            return dist, la
+        r2 = self.radius.pow(2)
+        ln = r2 + torch.relu(dist - r2) / self.hp["nu"]
+        if train:
+            if self._n_train and self._seen // self._n_train >= self.hp["radius_warmup"]:
+                with torch.no_grad():
+                    r = torch.quantile(dist.detach().clamp_min(0).sqrt(), 1.0 - self.hp["nu"], dim=1, keepdim=True)
+                self.radius.copy_(r)
+            self._seen += x.shape[1]
+        return ln, la
+
+    def score(self, x):
+        dist = (self.embed(x) - self.center).pow(2).sum(-1)
+        return dist - self.radius.pow(2) if self.soft else dist

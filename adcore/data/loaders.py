@@ -50,6 +50,8 @@ def _image_or_table(X) -> tuple[np.ndarray, str]:
 def load_npz(source, x_key: str = "X", y_key: str | None = "y", max_bytes: int = MAX_FILE_BYTES) -> Dataset:
     """``.npz`` with features under ``x_key`` and optional 0/1 labels under ``y_key``; never unpickles."""
     data, name = _read_bytes(source, max_bytes)
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        raise DataError(f"{name} is not a readable .npz file (not a numpy archive); save it with numpy.savez")
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as err:

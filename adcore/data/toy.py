@@ -55,6 +55,8 @@ class Mixture:
                 raise DataError(f"the mixture needs at least one {'anomalous' if kind else 'normal'} component")
         if any(c.weight <= 0 for c in self.components):
             raise DataError("component weights must be positive")
+        for c in self.components:
+            c.covariance()
 
     def __call__(self, n_normal: int, n_anomaly: int, rng: np.random.Generator):
         parts, labels = [], []

@@ -132,7 +132,8 @@ class IAD(Strategy):
     weights each round trained with, ``iad_scores`` (R, N) the scores at its
     end, ``iad_h`` (R,) (NaN at t = 0), ``iad_alpha``/``iad_beta`` (R,) of the
     update after each round, ``iad_selected_round``; with labels
-    ``iad_weight_{mean,median}_{normal,anomaly}`` (R,) (IAD Fig. 5a).
+    ``iad_weight_{mean,median}_{normal,anomaly}`` (R,) (IAD Fig. 5a); with
+    ``keep_checkpoints`` ``iad_checkpoints``, every round's ``member_state``.
     """
 
     name = "iad"
@@ -237,6 +238,8 @@ class IAD(Strategy):
         }
         for key, rows in self._label_stats.items():
             hist[key] = list(np.array(rows).T)
+        if self.hp["keep_checkpoints"]:
+            hist["iad_checkpoints"] = list(self.checkpoints)
         self.history = hist
 
     def finish(self, backbone, members: list[int]) -> None:

@@ -1,0 +1,142 @@
+"""2-D maps of a backbone's latent space: t-SNE (openTSNE) and UMAP (umap-learn).
+
+Large sets are subsampled (``max_points``, without replacement, seeded) and the
+result says so. Inputs wider than 50 features are first reduced by PCA (as
+openTSNE and the t-SNE literature recommend). umap-learn compiles its numba
+kernels on the first call of a process (~20-30 s): :func:`warm_up` does that on
+tiny data and :func:`warm_up_in_background` runs it once in a daemon thread,
+off the app's critical path.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+METHODS = ("tsne", "umap")
+METHOD_NAMES = {"tsne": "t-SNE", "umap": "UMAP"}
+
+
+@dataclass
+class Embedding2D:
+    coords: np.ndarray  # (n, 2)
+    index: np.ndarray  # positions of the embedded rows in the input
+    n_total: int
+    method: str
+    seconds: float
+
+    @property
+    def subsampled(self) -> bool:
+        return len(self.index) < self.n_total
+
+    @property
+    def note(self) -> str:
+        name = METHOD_NAMES.get(self.method, self.method)
+        if self.subsampled:
+            return f"{name} of a random subsample: {len(self.index):,} of {self.n_total:,} points"
+        return f"{name} of all {self.n_total:,} points"
+
+
+def subsample(n: int, max_points: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of at most ``max_points`` of ``n`` rows."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+
+
+def _prepare(Z: np.ndarray, max_dims: int = 50, seed: int = 0) -> np.ndarray:
+    Z = np.asarray(Z, dtype=np.float32).reshape(len(Z), -1)
+    Z = np.nan_to_num(Z, nan=0.0, posinf=0.0, neginf=0.0)
+    if Z.shape[1] > max_dims and len(Z) > max_dims:
+        from sklearn.decomposition import PCA
+
+        Z = PCA(max_dims, random_state=seed).fit_transform(Z).astype(np.float32)
+    if Z.shape[1] == 1:
+        Z = np.hstack([Z, np.zeros_like(Z)])
+    return Z
+
+
+def tsne(Z: np.ndarray, seed: int = 0, n_jobs: int = 2) -> np.ndarray:
+    """openTSNE with FFT-accelerated gradients (Linderman et al.), PCA initialisation."""
+    from openTSNE import TSNE
+
+    n = len(Z)
+    perplexity = float(min(30.0, max(2.0, (n - 1) / 3.0)))
+    kw = dict(perplexity=perplexity, initialization="pca", random_state=seed, n_jobs=n_jobs, verbose=False)
+    if n >= 500:
+        kw.update(negative_gradient_method="fft", n_iter=350, early_exaggeration_iter=125)
+    else:
+        kw.update(negative_gradient_method="bh", neighbors="exact", n_iter=500)
+    return np.asarray(TSNE(**kw).fit(Z), dtype=np.float32)
+
+
+def umap(Z: np.ndarray, seed: int = 0) -> np.ndarray:
+    """umap-learn with its defaults (15 neighbours, min_dist 0.1), 200 epochs."""
+    import umap as umap_lib
+
+    n = len(Z)
+    reducer = umap_lib.UMAP(n_neighbors=int(min(15, max(2, n - 1))), n_epochs=200, random_state=seed,
+                            n_jobs=1, init="spectral" if n > 20 else "random")
+    return np.asarray(reducer.fit_transform(Z), dtype=np.float32)
+
+
+def embed_2d(Z: np.ndarray, method: str = "tsne", max_points: int = 5000, seed: int = 0) -> Embedding2D:
+    """2-D coordinates of the rows of ``Z`` (at most ``max_points`` of them, see ``.index``)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown embedding method {method!r}; choose one of {list(METHODS)}")
+    start = time.perf_counter()
+    n = len(Z)
+    idx = subsample(n, max_points, seed)
+    if len(idx) < 3:
+        coords = np.zeros((len(idx), 2), np.float32)
+    else:
+        X = _prepare(np.asarray(Z)[idx], seed=seed)
+        coords = tsne(X, seed) if method == "tsne" else umap(X, seed)
+    return Embedding2D(coords, idx, n, method, time.perf_counter() - start)
+
+
+_warm = {"done": threading.Event(), "started": False, "seconds": None, "error": None}
+_warm_lock = threading.Lock()
+
+
+def warm_up() -> float:
+    """Run UMAP and t-SNE once on tiny data so numba compiles its kernels; returns seconds."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(600, 8)).astype(np.float32)
+    umap(Z[:120])
+    tsne(Z)  # ≥ 500 points: the FFT path the app uses
+    return time.perf_counter() - start
+
+
+def warm_up_in_background(before=None) -> bool:
+    """Start :func:`warm_up` in a daemon thread once per process (``before()`` runs first in it).
+    Returns True if this call started it."""
+    with _warm_lock:
+        if _warm["started"]:
+            return False
+        _warm["started"] = True
+
+    def job():
+        try:
+            if before is not None:
+                before()
+            _warm["seconds"] = warm_up()
+        except Exception as err:  # noqa: BLE001 - a failed warm-up must never break the app
+            _warm["error"] = repr(err)
+        finally:
+            _warm["done"].set()
+
+    threading.Thread(target=job, name="adlab-warmup", daemon=True).start()
+    return True
+
+
+def warm_status() -> dict:
+    return {"started": _warm["started"], "done": _warm["done"].is_set(), "seconds": _warm["seconds"],
+            "error": _warm["error"]}
+
+
+def wait_warm(timeout: float | None = None) -> bool:
+    return _warm["done"].wait(timeout)

@@ -1,0 +1,196 @@
+"""Widgets shared by the pages: settings from the registry, query-parameter sync, training with
+progress and cancel. Layout only: every computation is a call into ``adcore``."""
+from __future__ import annotations
+
+import os
+import time
+
+import streamlit as st
+import torch
+
+from adcore import app_support as sup
+from adcore.data import DataError
+from adcore.embedding import warm_up_in_background
+from adcore.registry import BACKBONES, STRATEGIES
+
+
+def start_warmup() -> None:
+    """Once per server process: train the default toy run and compile UMAP, in a background thread."""
+    if os.environ.get("ADLAB_NO_WARMUP"):
+        return
+
+    def default_toy():
+        sup.run_cached(sup.toy_config(), eval_sets={"grid": sup.toy_grid()[2]})
+
+    warm_up_in_background(before=default_toy)
+
+
+# ---------------------------------------------------------------- query parameters
+
+def init_from_query(page: str, defaults, widget_fields: dict, extra: dict | None = None):
+    """On a page's first run in a session, put the link's settings into the widgets' state.
+
+    ``widget_fields`` maps widget keys to a function of the config giving the widget value.
+    Returns the configuration the link describes (or ``defaults``)."""
+    flag = f"_{page}_from_query"
+    if st.session_state.get(flag):
+        return None
+    st.session_state[flag] = True
+    try:
+        cfg = sup.config_from_query(st.query_params.to_dict(), defaults)
+    except ValueError as err:
+        st.warning(f"Ignored the settings in the link: {err}")
+        cfg = defaults
+    for key, get in widget_fields.items():
+        try:
+            st.session_state[key] = get(cfg)
+        except (KeyError, TypeError, ValueError):
+            pass
+    for key, value in (extra or {}).items():
+        if key in st.query_params:
+            st.session_state[value] = st.query_params[key]
+    return cfg
+
+
+def sync_query(cfg, defaults, extra: dict | None = None) -> None:
+    """Write the settings into the URL so that the link reproduces the run."""
+    want = {**sup.config_to_query(cfg, defaults), **{k: str(v) for k, v in (extra or {}).items()}}
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+
+
+# ---------------------------------------------------------------- settings from the registry
+
+def device_options() -> list[str]:
+    opts = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        opts.append("cuda")
+    if torch.backends.mps.is_available():
+        opts.append("mps")
+    return opts
+
+
+def device_caption(device: str) -> str:
+    from adcore.device import resolve_device
+
+    try:
+        return f"Trains on **{resolve_device(device)}**"
+    except ValueError as err:
+        return f"⚠️ {err}"
+
+
+def strategy_help(names) -> str:
+    return "  \n".join(f"**{n}** — {STRATEGIES.get(n).description} *({STRATEGIES.get(n).paper})*" for n in names)
+
+
+def backbone_select(key: str, kind: str = "tabular", default: str = "deepsvdd_rbf") -> str:
+    names = [d["name"] for d in BACKBONES.describe() if kind in d.get("data_kinds", ("tabular",))]
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = default if default in names else names[0]
+    help_ = "  \n".join(f"**{n}** — {BACKBONES.get(n).description} *({BACKBONES.get(n).paper})*" for n in names)
+    name = st.selectbox("Backbone", names, key=key, help=help_,
+                        format_func=lambda n: f"{n} — {BACKBONES.get(n).description.split(':')[0]}")
+    st.caption(sup.method_help("backbone", name))
+    return name
+
+
+def strategy_select(key: str, available: list[str], default: list[str], label: str = "Strategies") -> list[str]:
+    if key not in st.session_state:
+        st.session_state[key] = [s for s in default if s in available]
+    else:
+        st.session_state[key] = [s for s in st.session_state[key] if s in available]
+    chosen = st.multiselect(label, available, key=key, help=strategy_help(available))
+    return sup.order_strategies(chosen)
+
+
+def param_widgets(kind: str, name: str, prefix: str, given: dict | None = None) -> dict:
+    """One widget per registry parameter of backbone/strategy ``name``; returns the non-default values."""
+    reg = BACKBONES if kind == "backbone" else STRATEGIES
+    out = {}
+    for p in reg.get(name).params:
+        key = f"{prefix}_{name}_{p.name}"
+        value = (given or {}).get(p.name, p.default)
+        if key not in st.session_state:
+            st.session_state[key] = ",".join(map(str, value)) if p.type is tuple else value
+        help_ = sup.param_help(p)
+        if p.choices:
+            v = st.selectbox(p.name, list(p.choices), key=key, help=help_)
+        elif p.type is bool:
+            v = st.checkbox(p.name, key=key, help=help_)
+        elif p.type is tuple:
+            v = st.text_input(f"{p.name} (comma-separated)", key=key, help=help_)
+        elif p.type is int:
+            v = st.number_input(p.name, min_value=int(p.low) if p.low is not None else None,
+                                max_value=int(p.high) if p.high is not None else None, step=1, key=key, help=help_)
+        elif p.type is float:
+            v = st.number_input(p.name, min_value=float(p.low) if p.low is not None else None,
+                                max_value=float(p.high) if p.high is not None else None, key=key, help=help_,
+                                format="%g")
+        else:
+            v = st.text_input(p.name, key=key, help=help_)
+        try:
+            v = p.validate(v)
+        except ValueError as err:
+            st.error(str(err))
+            continue
+        if v != p.default:
+            out[p.name] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in str(text).replace(" ", "").split(",") if s]
+    except ValueError:
+        raise ValueError(f"seeds must be whole numbers separated by commas, got {text!r}") from None
+    if not seeds:
+        raise ValueError("give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("seeds must differ from each other")
+    return seeds
+
+
+# ---------------------------------------------------------------- training with progress and cancel
+
+def _mark_cancel(page: str) -> None:
+    st.session_state[f"{page}_cancel_requested"] = True
+
+
+def cancel_requested(page: str) -> bool:
+    return bool(st.session_state.pop(f"{page}_cancel_requested", False))
+
+
+def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None, label: str = "Training"):
+    """Train (or fetch from the cache) with a progress bar and a Cancel button.
+
+    Clicking Cancel (or any widget) reruns the page; Streamlit then stops this
+    script at the next progress update, which unwinds the training loop. The
+    Cancel button's callback records the cancel for the next run.
+    Returns (key, result), or None after an error (shown in the page).
+    """
+    box = st.container()
+    bar = box.progress(0.0, text=f"{label}…")
+    box.button("Cancel training", key=f"{page}_cancel", on_click=_mark_cancel, args=(page,), icon="⏹️")
+    last = [0.0]
+    start = time.perf_counter()
+
+    def progress(done, total):
+        now = time.perf_counter()
+        if now - last[0] > 0.1 or done == total:
+            last[0] = now
+            frac = done / total if total else 0.0
+            bar.progress(min(frac, 1.0), text=f"{label}: epoch {done} of {total} · {now - start:.1f} s")
+
+    try:
+        out = sup.run_cached(cfg, dataset=dataset, data_fingerprint=fingerprint, eval_sets=eval_sets,
+                             progress=progress)
+    except (DataError, ValueError) as err:
+        box.empty()
+        st.error(f"Cannot train with these settings: {err}")
+        return None
+    except sup.Cancelled:
+        box.empty()
+        st.warning("Training stopped early; nothing was stored.")
+        return None
+    box.empty()
+    return out
