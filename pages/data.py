@@ -1,0 +1,178 @@
+"""Your data: upload CSV / NPZ / ODDS MAT or pick a built-in set, choose protocol and methods, train."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from adcore import app_support as sup
+from adcore.data import DataError, load_csv, load_mat, load_npz, load_sklearn
+from adcore.experiment import ExperimentConfig
+from adcore.registry import STRATEGIES
+from pages import _ui, _views
+
+PAGE = "data"
+DEFAULTS = ExperimentConfig(data="sklearn:breast_cancer", protocol="split", alpha0=0.1, backbone="deepsvdd",
+                            strategies=["blind", "loe_hard", "loe_soft"], seeds=[0], epochs=30, batch_size=128,
+                            lr=1e-3, device="auto")
+BUILTIN = {"breast_cancer": "Breast cancer (benign normal, malignant anomalous)",
+           "wine": "Wine (one class normal, the others anomalous)",
+           "digits": "Digits (one digit normal, the others anomalous)"}
+LABEL_GUESS = ("label", "labels", "y", "class", "target", "outlier", "anomaly", "is_anomaly")
+
+st.session_state.setdefault("data_source", "Built-in")
+for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_protocol": "split",
+               "data_alpha0": 0.1, "data_alpha_same": True, "data_alpha": 0.1, "data_epochs": 30,
+               "data_seeds": "0", "data_device": "auto", "data_batch": 128, "data_lr": 1e-3,
+               "data_shortage": "error"}.items():
+    st.session_state.setdefault(_k, _v)
+link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
+    "data_builtin": lambda c: c.data.split(":")[1], "data_normal_class": lambda c: int(c.data.split(":")[2]),
+    "data_protocol": lambda c: c.protocol, "data_alpha0": lambda c: float(c.alpha0),
+    "data_alpha_same": lambda c: c.alpha is None, "data_alpha": lambda c: float(c.alpha or c.alpha0),
+    "data_backbone": lambda c: c.backbone, "data_strategies": lambda c: list(c.strategies),
+    "data_epochs": lambda c: int(c.epochs), "data_seeds": lambda c: ",".join(map(str, c.seeds)),
+    "data_device": lambda c: c.device, "data_batch": lambda c: int(c.batch_size or 128),
+    "data_lr": lambda c: float(c.lr), "data_shortage": lambda c: c.shortage,
+})
+
+st.title("Your data")
+st.markdown("Train on a built-in data set or on your own file. The **protocol** decides how a contaminated "
+            "training set and a test set are made: `split` moves real anomalies into training until the "
+            "contamination is α0; `loe` contaminates with noisy copies of anomalies (LOE Sec. 4.3); "
+            "`transductive` trains and scores the same data (IAD), also for data without labels.")
+
+source = st.radio("Data", ["Built-in", "Upload"], key="data_source", horizontal=True)
+ds, fingerprint, data_name, data_options = None, "", "", {}
+try:
+    if source == "Built-in":
+        c1, c2 = st.columns([2, 1])
+        name = c1.selectbox("Data set (scikit-learn)", list(BUILTIN), key="data_builtin", format_func=BUILTIN.get)
+        normal = None
+        if name != "breast_cancer":
+            normal = int(c2.number_input("Normal class", 0, 9 if name == "digits" else 2, key="data_normal_class"))
+        data_name = f"sklearn:{name}" + ("" if normal is None else f":{normal}")
+        ds = load_sklearn(name, normal)
+    else:
+        up = st.file_uploader("CSV, NPZ (arrays X and y) or ODDS .mat (X and y)", type=["csv", "npz", "mat"],
+                              key="data_upload")
+        if up is not None:
+            raw = up.getvalue()
+            fingerprint, data_name = sup.fingerprint(raw), up.name
+            suffix = up.name.rsplit(".", 1)[-1].lower()
+            if suffix == "csv":
+                try:
+                    head = pd.read_csv(io.BytesIO(raw), nrows=2000)
+                except Exception as err:  # noqa: BLE001 - any parser failure is a bad upload
+                    raise DataError(f"{up.name} is not a readable CSV file: {str(err).splitlines()[0]}") from None
+                cols = ["(no labels)"] + [str(c) for c in head.columns]
+                guess = next((c for c in cols if c.lower() in LABEL_GUESS), "(no labels)")
+                c1, c2 = st.columns(2)
+                label_col = c1.selectbox("Label column", cols, index=cols.index(guess), key="data_label_col")
+                anomaly_value = None
+                if label_col != "(no labels)":
+                    values = [str(v) for v in head[label_col].dropna().unique()[:50]]
+                    default = "1" if "1" in values else min(values, key=lambda v: (head[label_col].astype(str) == v).sum())
+                    anomaly_value = c2.selectbox("Value meaning “anomaly”", values, index=values.index(default),
+                                                 key="data_anomaly_value")
+                ds = load_csv(io.BytesIO(raw), None if label_col == "(no labels)" else label_col, anomaly_value,
+                              categorical="onehot" if st.checkbox("one-hot encode text columns",
+                                                                  key="data_onehot") else "error")
+                data_options = {"label_col": None if label_col == "(no labels)" else label_col,
+                                "anomaly_value": anomaly_value}
+                st.dataframe(head.head(8), height=240)
+            elif suffix == "npz":
+                ds = load_npz(io.BytesIO(raw))
+            else:
+                ds = load_mat(io.BytesIO(raw))
+            ds.name = up.name.rsplit(".", 1)[0]
+except DataError as err:
+    st.error(f"Cannot use this data: {err}")
+    ds = None
+if ds is None:
+    if source == "Upload" and st.session_state.get("data_upload") is None:
+        st.info("Upload a file to start. CSV: one row per sample, numeric features, optionally a label column.")
+    st.stop()
+
+st.session_state["data_current"] = (ds, fingerprint, data_name)  # the Compare page can reuse it
+m = st.columns(4)
+m[0].metric("Samples", f"{len(ds):,}")
+m[1].metric("Features", "×".join(map(str, ds.input_shape)))
+m[2].metric("Anomalies", "unknown" if ds.y is None else f"{ds.n_anomalies:,}")
+m[3].metric("Contamination", "unknown" if ds.y is None else f"{ds.contamination:.1%}")
+if ds.y is None:
+    st.info("This data has no labels: training uses the `transductive` protocol, metrics and the plots that need "
+            "labels are replaced by a note, and G-truth is not offered.")
+
+with st.sidebar:
+    st.header("Protocol")
+    protocols = ["split", "loe", "transductive"] if ds.y is not None else ["transductive"]
+    if st.session_state.get("data_protocol") not in protocols:
+        st.session_state["data_protocol"] = protocols[0]
+    protocol = st.selectbox("Protocol", protocols, key="data_protocol")
+    alpha0 = st.slider("True contamination α0", 0.0, 0.5, key="data_alpha0", step=0.01)
+    shortage = st.selectbox("If anomalies run out", ["error", "reduce_normals", "lower_alpha0"],
+                            key="data_shortage", help="split protocol: stop with a message, train on fewer "
+                                                      "normals to keep α0, or lower α0") if protocol == "split" \
+        else "error"
+    same = st.checkbox("Strategies know α0 (α = α0)", key="data_alpha_same")
+    alpha = None if same else st.slider("Assumed contamination α", 0.0, 0.5, key="data_alpha", step=0.01)
+    st.header("Model")
+    backbone = _ui.backbone_select("data_backbone", ds.kind, default="deepsvdd")
+    available = [s for s in STRATEGIES.names() if ds.y is not None or not STRATEGIES.get(s).needs_labels]
+    strategies = _ui.strategy_select("data_strategies", available, DEFAULTS.strategies)
+    epochs = st.number_input("Epochs", 1, 5000, key="data_epochs")
+    seeds_text = st.text_input("Seeds (comma-separated)", key="data_seeds")
+    device = st.selectbox("Device", _ui.device_options(), key="data_device")
+    st.caption(_ui.device_caption(device))
+    with st.expander("Optimiser and parameters"):
+        batch = st.number_input("Batch size", 2, 100_000, key="data_batch")
+        lr = st.number_input("Learning rate", 1e-6, 1.0, key="data_lr", format="%g")
+        bb_params = _ui.param_widgets("backbone", backbone, "data_bb", link_cfg.backbone_params if link_cfg else None)
+        sp = {s: _ui.param_widgets("strategy", s, "data_sp") for s in strategies if STRATEGIES.get(s).params}
+
+try:
+    cfg = ExperimentConfig(data=data_name, data_options={k: v for k, v in data_options.items() if v is not None},
+                           protocol=protocol, alpha0=float(alpha0), alpha=None if alpha is None else float(alpha),
+                           backbone=backbone, backbone_params=bb_params, strategies=strategies,
+                           strategy_params={s: p for s, p in sp.items() if p}, seeds=_ui.parse_seeds(seeds_text),
+                           epochs=int(epochs), batch_size=int(batch), lr=float(lr), device=device, shortage=shortage)
+    cfg.validate()
+except ValueError as err:
+    st.error(f"Impossible settings: {err}")
+    st.stop()
+_ui.sync_query(cfg, DEFAULTS)
+
+c1, c2 = st.columns([1, 4])
+if c1.button("Train", type="primary", key="data_train", icon="▶️"):
+    st.session_state["data_pending"] = cfg.to_dict()
+if _ui.cancel_requested(PAGE) and st.session_state.pop("data_pending", None) is not None:
+    st.warning("Training cancelled. The settings are kept; press **Train** to start again.")
+pending = st.session_state.get("data_pending")
+if pending is not None:
+    out = _ui.train(PAGE, ExperimentConfig.from_dict(pending), dataset=ds, fingerprint=fingerprint,
+                    label=f"Training {len(pending['strategies']) * len(pending['seeds'])} models")
+    st.session_state.pop("data_pending", None)
+    if out is not None:
+        runs = st.session_state.setdefault("data_runs", [])
+        label = f"{data_name} · {protocol} · α0={alpha0:g} · {backbone} · {', '.join(strategies)} · {epochs} ep"
+        runs[:] = [r for r in runs if r[0] != out[0]][-7:] + [(out[0], label)]
+        st.session_state["data_show"] = out[0]
+
+runs = [(k, lab) for k, lab in st.session_state.get("data_runs", []) if k in sup.STORE]
+if not runs:
+    c2.caption("Press **Train** to run the chosen strategies on this data.")
+    st.stop()
+keys = [k for k, _ in runs][::-1]
+if st.session_state.get("data_show") not in keys:
+    st.session_state["data_show"] = keys[0]
+key = st.selectbox("Run", keys, key="data_show", format_func=dict(runs).get, help="the last runs of this session")
+result = sup.STORE.get(key)
+info = result.splits[0].info
+st.caption(f"Trained on {sup.device_text(result)} in {result.seconds:.1f} s · protocol {info['protocol']} · "
+           f"{info['n_train']} training samples ({info.get('n_train_anomalies', 'unknown')} anomalies), "
+           f"{info['n_test']} test samples" + (f" · {info['shortage']}" if "shortage" in info else ""))
+_views.show_metrics(result)
+_views.run_views(PAGE, key, result)

@@ -1,0 +1,155 @@
+"""Toy playground: LOE Fig. 1 on an editable 2-D Gaussian mixture, with the training replayed."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from adcore import app_support as sup
+from adcore import plots
+from adcore.data import LOE_PRESET, DataError
+from adcore.registry import STRATEGIES
+from pages import _ui, _views
+
+PAGE = "toy"
+DEFAULTS = sup.toy_config()
+PRESET_ROWS = sup.mixture_rows(LOE_PRESET)
+
+
+def _reset_mixture():
+    st.session_state["toy_rows"] = [dict(r) for r in PRESET_ROWS]
+    st.session_state.pop("toy_mix_editor", None)
+    st.session_state["toy_n"] = 100
+
+
+def _toggle_play():
+    st.session_state["toy_playing"] = not st.session_state.get("toy_playing", False)
+
+
+link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
+    "toy_alpha0": lambda c: float(c.alpha0), "toy_alpha_same": lambda c: c.alpha is None,
+    "toy_alpha": lambda c: float(c.alpha if c.alpha is not None else c.alpha0),
+    "toy_backbone": lambda c: c.backbone, "toy_strategies": lambda c: list(c.strategies),
+    "toy_epochs": lambda c: int(c.epochs), "toy_seed": lambda c: int(c.seeds[0]),
+    "toy_batch": lambda c: int(c.batch_size or 25), "toy_lr": lambda c: float(c.lr),
+    "toy_n": lambda c: int(c.data_options.get("n_samples", 100)),
+    "toy_rows": lambda c: sup.mixture_rows(c.data_options["components"]),
+})
+
+for _k, _v in {"toy_alpha0": 0.1, "toy_alpha_same": True, "toy_alpha": 0.1, "toy_epochs": 200, "toy_seed": 0,
+               "toy_batch": 25, "toy_lr": 0.01, "toy_flags": True, "toy_log": True}.items():
+    st.session_state.setdefault(_k, _v)
+
+st.title("Toy playground")
+st.markdown("A contaminated 2-D data set: Deep SVDD learns what is normal while some training points are "
+            "unlabelled anomalies. Each panel is one way of treating them (LOE Fig. 1): the colours are the "
+            "anomaly score, the **orange line** is the decision boundary at the (1−α) quantile of the training "
+            "scores, and **black rings** mark the points the strategy currently treats as anomalies.")
+
+with st.sidebar:
+    st.header("Data")
+    if "toy_rows" not in st.session_state:
+        _reset_mixture()
+    with st.expander("Gaussian mixture (LOE App. A preset)", expanded=False):
+        edited = st.data_editor(pd.DataFrame(st.session_state["toy_rows"], columns=sup.MIXTURE_COLUMNS),
+                                num_rows="dynamic", key="toy_mix_editor", hide_index=True, column_config={
+                                    "variance": st.column_config.NumberColumn(min_value=0.0001, format="%.3f",
+                                                                              help="spread: covariance = variance·I"),
+                                    "weight": st.column_config.NumberColumn(min_value=0.0001,
+                                                                            help="relative to components of "
+                                                                                 "the same kind"),
+                                    "anomalous": st.column_config.CheckboxColumn(default=False)})
+        st.button("Reset to the LOE preset", on_click=_reset_mixture, key="toy_reset")
+        n_samples = st.number_input("Training points", 20, 2000, key="toy_n", step=10)
+    alpha0 = st.slider("True contamination α0", 0.0, 0.45, key="toy_alpha0", step=0.01,
+                       help="Share of anomalies in the training draw (the test draw keeps 10%).")
+    same = st.checkbox("Strategies know α0 (α = α0)", key="toy_alpha_same")
+    alpha = None if same else st.slider("Assumed contamination α", 0.0, 0.45, key="toy_alpha",
+                                        step=0.01, help="The ratio Refine and LOE flag in each mini-batch "
+                                                        "(LOE Eq. 2); also sets the decision boundary.")
+    st.header("Model")
+    backbone = _ui.backbone_select("toy_backbone", default="deepsvdd_rbf")
+    strategies = _ui.strategy_select("toy_strategies", STRATEGIES.names(), DEFAULTS.strategies)
+    epochs = st.slider("Epochs", 10, 500, key="toy_epochs", step=10)
+    seed = st.number_input("Seed", 0, 10_000, key="toy_seed")
+    with st.expander("Optimiser and parameters"):
+        batch = st.number_input("Batch size", 2, 2000, key="toy_batch", help="LOE App. A: 25")
+        lr = st.number_input("Learning rate", 1e-5, 1.0, key="toy_lr", format="%g",
+                             help="LOE App. A: 0.01")
+        bb_params = _ui.param_widgets("backbone", backbone, "toy_bb", link_cfg.backbone_params if link_cfg else None)
+        sp = {s: _ui.param_widgets("strategy", s, "toy_sp") for s in strategies if STRATEGIES.get(s).params}
+    st.caption(_ui.device_caption("cpu") + " — the toy models are tiny; the CPU is fastest for them.")
+
+try:
+    comps = sup.components_from_rows(edited.to_dict("records"))
+    error = None
+except DataError as err:
+    comps, error = None, str(err)
+if error:
+    st.error(f"The mixture cannot be sampled: {error}")
+    st.stop()
+if not strategies:
+    st.warning("Choose at least one strategy in the sidebar.")
+    st.stop()
+options = {} if comps == sup.components_from_rows(PRESET_ROWS) and n_samples == 100 else \
+    {"components": comps, "n_samples": int(n_samples)}
+cfg = sup.toy_config(data_options=options, alpha0=float(alpha0), alpha=None if alpha is None else float(alpha),
+                     backbone=backbone, backbone_params=bb_params, strategies=strategies,
+                     strategy_params={s: p for s, p in sp.items() if p}, seeds=[int(seed)], epochs=int(epochs),
+                     batch_size=int(batch), lr=float(lr))
+_ui.sync_query(cfg, DEFAULTS)
+if alpha0 * n_samples < 1 and "gtruth" in strategies and alpha0 > 0:
+    st.info(f"α0 = {alpha0:g} of {n_samples} points rounds to no anomaly in the training set.")
+
+grid = sup.toy_grid(comps)
+key = sup.config_key(cfg, "", "")
+cancelled = _ui.cancel_requested(PAGE)
+if cancelled:
+    st.session_state["toy_cancelled_cfg"] = cfg.to_dict()
+stopped = st.session_state.get("toy_cancelled_cfg") == cfg.to_dict()
+out = None
+if stopped and not st.button("Train", type="primary", key="toy_train"):
+    st.warning("Training was cancelled. Change a setting or press **Train** to run it again.")
+    st.stop()
+st.session_state.pop("toy_cancelled_cfg", None)
+out = _ui.train(PAGE, cfg, eval_sets={"grid": grid[2]},
+                label=f"Training {len(strategies)} stacked models for {epochs} epochs")
+if out is None:
+    st.stop()
+key, result = out
+st.session_state.setdefault("runs", {})[PAGE] = key
+
+h0 = result.history(0)
+rec = [int(e) + 1 for e in h0.recorded_epochs]
+st.caption(f"{len(result.members)} models trained together in {result.seconds:.1f} s on "
+           f"{sup.device_text(result)} · training set {len(result.splits[0].train)} points "
+           f"({result.splits[0].info.get('n_train_anomalies', 0)} anomalies) · metrics on a fresh test draw of "
+           f"{len(result.splits[0].test)} points")
+if st.session_state.get("toy_epoch") not in rec:
+    st.session_state["toy_epoch"] = rec[-1]
+playing = st.session_state.get("toy_playing", False)
+
+c1, c2, c3, c4 = st.columns([1, 1.2, 1.2, 3])
+c1.button("⏸ Pause" if playing else "▶ Play", key="toy_play", on_click=_toggle_play,
+          help="Replay the training: contours and latent labels at each recorded epoch")
+show_flags = c2.checkbox("latent labels", key="toy_flags")
+log_scale = c3.checkbox("log-scale scores", key="toy_log")
+
+
+@st.fragment(run_every=0.6 if playing else None)
+def contours():
+    if st.session_state.get("toy_playing"):
+        i = rec.index(st.session_state["toy_epoch"]) if st.session_state["toy_epoch"] in rec else 0
+        step = max(1, len(rec) // 25)
+        if i >= len(rec) - 1:
+            st.session_state["toy_playing"] = False
+            st.rerun()
+        st.session_state["toy_epoch"] = rec[min(i + step, len(rec) - 1)] if i < len(rec) - 1 else rec[0]
+    epoch = st.select_slider("Epoch", rec, key="toy_epoch")
+    fig = plots.toy_contours(result, grid, rec.index(epoch), show_flags=show_flags, log_scale=log_scale,
+                             title=f"Anomaly-score contours after epoch {epoch} of {rec[-1]}")
+    _views.chart(fig, key="toy_contours")
+
+
+contours()
+_views.show_metrics(result)
+_views.run_views(PAGE, key, result)
