@@ -6,11 +6,12 @@ import json
 import sys
 
 from adcore.data import PROTOCOLS, SKLEARN_SETS, DataError
+from adcore.data.toy import TOY_TRAINING
 from adcore.experiment import ExperimentConfig, run_experiment
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.sweeps import contamination_sweep, mean_table, sensitivity_matrix
 
-TOY_DEFAULTS = {"epochs": 200, "batch_size": 25, "lr": 0.01}  # LOE App. A
+TOY_DEFAULTS = TOY_TRAINING
 DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3}
 
 

@@ -19,10 +19,11 @@ import torch  # noqa: E402
 
 from adcore.backbones import build_backbone  # noqa: E402
 from adcore.data import make_split, make_toy  # noqa: E402
+from adcore.data.toy import TOY_TRAINING  # noqa: E402
 from adcore.trainer import Member, TrainConfig, train  # noqa: E402
 
 STRATEGIES = ["blind", "refine", "loe_hard", "loe_soft", "gtruth"]
-CFG = TrainConfig(epochs=200, batch_size=25, lr=0.01)
+CFG = TrainConfig(**TOY_TRAINING)
 
 
 def bare_loop(X: np.ndarray, seed: int = 0) -> float:

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from adcore.backbones import build_backbone
+from adcore.data.toy import TOY_TRAINING
 from adcore.experiment import ExperimentConfig, run_experiment
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.trainer import Member, TrainConfig, train
@@ -95,9 +96,9 @@ def test_every_tabular_backbone_runs_with_every_strategy(backbone):
 
 def test_loe_beats_blind_on_the_loe_toy_data():
     """LOE Fig. 1 / Sec. 4.1: on the 2-D mixture with the RBF Deep SVDD (α0 = α = 0.1,
-    batch 25, lr 0.01, 200 epochs), LOE-hard and LOE-soft beat Blind; G-truth is at least as good."""
-    cfg = ExperimentConfig(data="toy", backbone="deepsvdd_rbf", seeds=[0, 1, 2, 3, 4], epochs=200, batch_size=25,
-                           lr=0.01, strategies=["blind", "loe_hard", "loe_soft", "gtruth"])
+    batch 25, 200 epochs), LOE-hard and LOE-soft beat Blind; G-truth is at least as good."""
+    cfg = ExperimentConfig(data="toy", backbone="deepsvdd_rbf", seeds=[0, 1, 2, 3, 4],
+                           strategies=["blind", "loe_hard", "loe_soft", "gtruth"], **TOY_TRAINING)
     s = {k: v["auroc"]["mean"] for k, v in run_experiment(cfg).summary.items()}
     assert s["loe_hard"] > s["blind"] and s["loe_soft"] > s["blind"]
     assert s["gtruth"] >= s["blind"]

@@ -40,6 +40,11 @@ LOE_PRESET = (
 )
 
 
+# Training settings for the toy data: LOE App. A (batch 25, 200 epochs) with lr 0.003 instead of
+# 0.01, which was unstable with our RBF initialisation (see adcore/backbones/deepsvdd_rbf.py).
+TOY_TRAINING = {"epochs": 200, "batch_size": 25, "lr": 0.003}
+
+
 class Mixture:
     """Samples normal and anomalous points from a list of :class:`Component`."""
 

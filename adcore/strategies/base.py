@@ -96,9 +96,8 @@ def flag_counts(alpha: torch.Tensor, batch_size: int) -> torch.Tensor:
     """⌊α·B⌋ per row: how many samples of a batch of ``batch_size`` to flag (LOE Eq. 2).
 
     Eq. 2 needs αB to be an integer; we round down so that a batch never has
-    more than the assumed fraction flagged (a batch of 25 at α = 0.1 flags 2).
-    Rounding up flagged a normal sample in most toy batches and made LOE far
-    less stable (docs/RESULTS.md).
+    more than the assumed fraction flagged (a batch of 25 at α = 0.1 flags 2;
+    bench/reproduce_toy.py compares with rounding up).
     """
     return torch.floor(alpha * batch_size + 1e-6).long()
 
