@@ -181,7 +181,8 @@ def main(argv=None):
                 for label, vals, pi in rows:
                     ref = f"   paper {paper[pi]:.1f}" if paper and pi is not None else ""
                     print(f"  {label:<13} {fmt(vals)}{ref}")
-                print(f"  PGR {pgr:.0f}% (vs t=0), {pgr_blind:.0f}% (vs blind)   selected rounds {r['selected']}   best rounds {r['best_round']}")
+                print(f"  PGR {pgr:.0f}% (vs t=0), {pgr_blind:.0f}% (vs blind; NaN where IAD-Best <= Base)   "
+                      f"selected rounds {r['selected']}   best rounds {r['best_round']}")
                 print(f"  mean weight at the selected round: normals {r['weights']['normal']:.3f}, "
                       f"anomalies {r['weights']['anomaly']:.3f}")
                 results.append({"dataset": name, "file": path.name, "setting": setting, "backbone": bb,

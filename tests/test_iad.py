@@ -82,7 +82,7 @@ def test_iad_best_and_pgr():
     b, a = iad_best(np.stack([rounds, rounds[::-1]], axis=1), y)  # (R, K, N)
     assert b.tolist() == [1, 1] and a.tolist() == [1.0, 1.0]
     assert performance_gain_ratio(0.8, 0.7, 0.9) == pytest.approx(50.0)
-    assert np.isnan(performance_gain_ratio(0.8, 0.7, 0.7))
+    assert np.isnan(performance_gain_ratio(0.8, 0.7, 0.7)) and np.isnan(performance_gain_ratio(0.8, 0.7, 0.6))
     assert np.allclose(performance_gain_ratio([0.7, 0.6], [0.7, 0.7], [0.9, 0.8]), [0.0, -100.0])
 
 

@@ -153,3 +153,18 @@ def test_backbones_detect_thyroid_anomalies(backbone):
     scores = res.score(X)
     assert np.isfinite(scores).all()
     assert roc_auc_score(y, scores[0]) > 0.85
+
+
+def test_deepsvdd_pretraining_is_per_member_and_optional():
+    X = torch.randn(200, 5, generator=torch.Generator().manual_seed(0))
+    hp = {"hidden": (8,), "rep_dim": 3, "pretrain_epochs": 2}
+    plain = build_backbone("deepsvdd", (5,), [4], {"hidden": (8,), "rep_dim": 3})
+    alone = build_backbone("deepsvdd", (5,), [4], hp)
+    stacked = build_backbone("deepsvdd", (5,), [7, 4], hp)
+    assert "radius" not in alone.state_dict() and set(alone.state_dict()) == set(plain.state_dict())
+    alone.setup(X.expand(1, 200, 5))
+    stacked.setup(X.expand(2, 200, 5))
+    # member 1 of the stack trains exactly as member 0 alone (own init, own data order)
+    for n, t in alone.member_state(0).items():
+        assert torch.allclose(t, stacked.member_state(1)[n], atol=1e-5), n
+    assert all(p.grad is None for p in stacked.parameters())

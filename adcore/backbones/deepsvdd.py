@@ -28,6 +28,12 @@ class DeepSVDD(Backbone):
     before, i.e. the one-class objective scaled by 1/ν). The loss of a batch uses
     the R from before that batch. Test score d − R² (the signed distance to the
     boundary; the same ranking as d). L_a is the one-class one.
+
+    ``pretrain_epochs`` > 0 first trains ``net`` as the encoder of an autoencoder
+    (a mirrored decoder with the same bias setting, squared reconstruction error,
+    Adam, batches of 128, each member with its own data order) on the training set,
+    as Ruff et al. 2018 (Sec. 4) and their code do before fixing c; the decoder is
+    then dropped. Default 0: c from the randomly initialised network.
     """
 
     name = "deepsvdd"
@@ -47,11 +53,15 @@ class DeepSVDD(Backbone):
         Param("nu", 0.1, float, 1e-4, 1.0,
               help="soft-boundary ν: upper bound on the fraction of training data outside the sphere"),
         Param("radius_warmup", 10, int, 0, 100000, help="soft-boundary: epochs before R is first updated"),
+        Param("pretrain_epochs", 0, int, 0, 100000,
+              help="epochs of autoencoder pre-training of the network before c is set (Ruff et al.); 0 = none"),
+        Param("pretrain_lr", 1e-3, float, 1e-6, 1.0, help="Adam learning rate of the pre-training"),
     )
 
     def __init__(self, input_shape, seeds, **hp):
         super().__init__(input_shape, seeds, **hp)
         dims = (self.n_features, *hidden_dims(hp["hidden"], self.n_features), hp["rep_dim"])
+        self.dims = dims
         self.net = StackedMLP(self.gens, dims, bias=hp["bias"], activation=hp["activation"])
         self.register_buffer("center", torch.zeros(self.n_models, 1, hp["rep_dim"]))
         self.soft = hp["objective"] == "soft-boundary"
@@ -63,14 +73,38 @@ class DeepSVDD(Backbone):
     def embed(self, x):
         return self.net(x.flatten(2))
 
-    @torch.no_grad()
     def setup(self, x):
-        c = self.embed(x).mean(dim=1, keepdim=True)
+        if self.hp["pretrain_epochs"] > 0:
+            self._pretrain(x.flatten(2))
+        with torch.no_grad():
+            c = self.embed(x).mean(dim=1, keepdim=True)
         eps = self.hp["center_eps"]
         c = torch.where(c.abs() < eps, torch.where(c < 0, -eps, eps), c)
         self.center.copy_(c)
         if self.soft:
             self._n_train, self._seen = x.shape[1], 0
+
+    def _pretrain(self, x: torch.Tensor, batch_size: int = 128) -> None:
+        """Autoencoder pre-training of ``net`` on ``x`` (K, N, d); the decoder is discarded afterwards."""
+        hp = self.hp
+        decoder = StackedMLP(self.gens, self.dims[::-1], bias=hp["bias"], activation=hp["activation"]).to(x.device)
+        params = list(self.net.parameters()) + list(decoder.parameters())
+        opt = torch.optim.Adam(params, lr=hp["pretrain_lr"])
+        K, N = x.shape[:2]
+        B = min(batch_size, N)
+        order = [torch.Generator().manual_seed(int(torch.randint(2**31 - 1, (1,), generator=g))) for g in self.gens]
+        kk = torch.arange(K, device=x.device)[:, None]
+        with torch.enable_grad():
+            for _ in range(hp["pretrain_epochs"]):
+                perm = torch.stack([torch.randperm(N, generator=g) for g in order]).to(x.device)
+                for i in range(0, N, B):
+                    xb = x[kk, perm[:, i : i + B]]
+                    loss = (decoder(self.net(xb)) - xb).pow(2).sum(-1).mean(1).sum()
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+        for p in self.net.parameters():
+            p.grad = None
 
     def losses(self, x, train=False):
         dist = (self.embed(x) - self.center).pow(2).sum(-1)

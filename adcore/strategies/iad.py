@@ -108,11 +108,15 @@ def iad_best(round_scores, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def performance_gain_ratio(auc_iad, auc_base, auc_best):
-    """PGR (IAD Sec. V-B3) = 100 · (AUC(IAD) − AUC(Base)) / (AUC(IAD-Best) − AUC(Base)); NaN where Best = Base."""
+    """PGR (IAD Sec. V-B3) = 100 · (AUC(IAD) − AUC(Base)) / (AUC(IAD-Best) − AUC(Base)).
+
+    The normalisation assumes IAD-Best > Base (0 = Base, 100 = IAD-Best); where
+    IAD-Best ≤ Base the ratio has no meaning and NaN is returned.
+    """
     iad, base, best = (np.asarray(v, dtype=float) for v in (auc_iad, auc_base, auc_best))
     den = best - base
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den != 0, 100.0 * (iad - base) / np.where(den != 0, den, 1.0), np.nan)
+        return np.where(den > 0, 100.0 * (iad - base) / np.where(den > 0, den, 1.0), np.nan)
 
 
 @STRATEGIES.register
