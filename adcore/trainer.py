@@ -131,7 +131,6 @@ class _Weighting:
         self.any_truth = bool(self.truth_rows.any())
         self._counts = {}
         self.needs_labels = any(type(s).needs_labels for s, _ in self.strategies)
-        self.has_epoch_hooks = any(type(s).end_epoch is not Strategy.end_epoch for s, _ in self.strategies)
 
     def __call__(self, ln, la, idx, epoch, y, labeled):
         warm = epoch < self.warmup
@@ -162,6 +161,9 @@ class _Weighting:
     def end_epoch(self, epoch, scores, model):
         for strat, rows in self.strategies:
             strat.end_epoch(EpochEnd(epoch, None if scores is None else scores[rows], model, rows.tolist()))
+
+    def wants_scores(self, epoch: int) -> bool:
+        return any(s.wants_scores(epoch) for s, _ in self.strategies)
 
     def finish(self, model):
         for strat, rows in self.strategies:
@@ -284,7 +286,7 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
             model.eval()
             with torch.no_grad():
                 scores = None
-                if recording or weighting.has_epoch_hooks:
+                if recording or weighting.wants_scores(epoch):
                     ln_all, la_all = _apply_pair(model.losses, x_tr, 8192)
                     scores = ln_all if type(model).score is Backbone.score else _apply(model.score, x_tr, 8192)
                     losses[1, epoch], losses[2, epoch] = ln_all.mean(1).cpu(), la_all.mean(1).cpu()

@@ -81,7 +81,12 @@ class Strategy:
         return flag_to_weights(flag, w_n, w_a)
 
     def end_epoch(self, info: EpochEnd) -> None:
-        """Hook for strategies that update per-sample state once per epoch or round."""
+        """Hook for strategies that update per-sample state once per epoch or round.
+        ``info.train_scores`` is None unless :meth:`wants_scores` asked for it (or the epoch is recorded)."""
+
+    def wants_scores(self, epoch: int) -> bool:
+        """Whether :meth:`end_epoch` of ``epoch`` needs the scores of every training sample."""
+        return type(self).end_epoch is not Strategy.end_epoch
 
     def finish(self, backbone, members: list[int]) -> None:
         """Hook called once after the last epoch, e.g. to load a selected round's weights into ``members``."""

@@ -177,10 +177,14 @@ class IAD(Strategy):
         w_n = self.w.gather(1, batch.index)
         return w_n, torch.zeros_like(w_n), w_n < 0.5
 
+    def wants_scores(self, epoch: int) -> bool:
+        return (epoch + 1 - self._round_start) % self.hp["epochs_per_round"] == 0
+
     def end_epoch(self, info: EpochEnd) -> None:
         self._members = list(info.members)
-        self._last = (info.epoch, info.train_scores)
-        if (info.epoch + 1 - self._round_start) % self.hp["epochs_per_round"] == 0:
+        if info.train_scores is not None:  # round ends, and every recorded epoch (the last one always)
+            self._last = (info.epoch, info.train_scores)
+        if self.wants_scores(info.epoch):
             self._end_round(info.epoch, info.train_scores, info.backbone)
 
     def _end_round(self, epoch: int, scores: torch.Tensor, backbone) -> None:
