@@ -27,12 +27,13 @@ def choose_threads(work_per_step: float, requested: int | str = "auto") -> int:
     """Torch CPU threads for a training run.
 
     Small models are overhead-bound: one thread is faster than two and far steadier
-    when another process is busy (docs/BENCHMARKS.md). Only when one step carries
-    many multiply-adds (``work_per_step``) is it worth using every core.
+    when another process is busy (docs/BENCHMARKS.md: ICL with 5e7 multiply-adds per
+    step ran 7× slower on 2 threads than on 1). Only steps of billions of
+    multiply-adds (``work_per_step``) are worth spreading over every core.
     """
     if requested != "auto":
         return max(1, int(requested))
-    return 1 if work_per_step < 5e7 else (os.cpu_count() or 1)
+    return 1 if work_per_step < 2e9 else (os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

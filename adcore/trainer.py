@@ -58,13 +58,15 @@ class TrainResult:
     stopped: bool = False
 
     @torch.no_grad()
-    def score(self, x, chunk: int = 8192) -> np.ndarray:
+    def score(self, x) -> np.ndarray:
         """Test scores ``(K, N)`` of ``x`` (shared ``(N, …)`` or per member ``(K, N, …)``)."""
-        return _apply(self.backbone.score, _as_member_tensor(x, self.backbone), chunk).cpu().numpy()
+        self.backbone.eval()
+        return _apply(self.backbone.score, _as_member_tensor(x, self.backbone)).cpu().numpy()
 
     @torch.no_grad()
-    def embed(self, x, chunk: int = 8192) -> np.ndarray:
-        return _apply(self.backbone.embed, _as_member_tensor(x, self.backbone), chunk).cpu().numpy()
+    def embed(self, x) -> np.ndarray:
+        self.backbone.eval()
+        return _apply(self.backbone.embed, _as_member_tensor(x, self.backbone)).cpu().numpy()
 
 
 def _stack(values, n_models: int, dtype=torch.float32):
@@ -87,13 +89,16 @@ def _as_member_tensor(x, backbone: Backbone) -> torch.Tensor:
     return x.to(device)
 
 
-def _apply(fn, x: torch.Tensor, chunk: int) -> torch.Tensor:
-    return torch.cat([fn(x[:, i : i + chunk]) for i in range(0, x.shape[1], chunk)], dim=1)
-
-
-def _apply_pair(fn, x: torch.Tensor, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
-    parts = [fn(x[:, i : i + chunk]) for i in range(0, x.shape[1], chunk)]
-    return torch.cat([p[0] for p in parts], dim=1), torch.cat([p[1] for p in parts], dim=1)
+def _apply(fn, x: torch.Tensor):
+    """``fn`` (a bound backbone method) on ``x`` in pieces of the backbone's ``eval_rows()``;
+    a tuple result is concatenated element-wise."""
+    rows = fn.__self__.eval_rows()
+    if x.shape[1] <= rows:
+        return fn(x)
+    parts = [fn(x[:, i : i + rows]) for i in range(0, x.shape[1], rows)]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(p, dim=1) for p in zip(*parts))
+    return torch.cat(parts, dim=1)
 
 
 class _Weighting:
@@ -287,8 +292,8 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
             with torch.no_grad():
                 scores = None
                 if recording or weighting.wants_scores(epoch):
-                    ln_all, la_all = _apply_pair(model.losses, x_tr, 8192)
-                    scores = ln_all if type(model).score is Backbone.score else _apply(model.score, x_tr, 8192)
+                    ln_all, la_all = _apply(model.losses, x_tr)
+                    scores = ln_all if type(model).score is Backbone.score else _apply(model.score, x_tr)
                     losses[1, epoch], losses[2, epoch] = ln_all.mean(1).cpu(), la_all.mean(1).cpu()
                 weighting.end_epoch(epoch, scores, model)
                 if recording:
@@ -297,10 +302,10 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                                       ("weight_anomaly", wa_ep), ("flags", fl_ep)):
                         rec[name][r] = src[kk, sub].cpu()
                     for name, v in evals.items():
-                        eval_rec[name][r] = _apply(model.score, v.unsqueeze(0).expand(K, *v.shape), 8192).cpu()
+                        eval_rec[name][r] = _apply(model.score, v.unsqueeze(0).expand(K, *v.shape)).cpu()
                     if x_te is not None and y_te is not None and config.test_every and \
                             ((epoch + 1) % config.test_every == 0 or epoch == E - 1):
-                        test_auroc[r] = _auroc_rows(y_te, _apply(model.score, x_te, 8192).cpu().numpy())
+                        test_auroc[r] = _auroc_rows(y_te, _apply(model.score, x_te).cpu().numpy())
             epochs_run = epoch + 1
             if progress is not None:
                 progress(epoch + 1, E, {"loss": losses[0, epoch].tolist()})

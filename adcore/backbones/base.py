@@ -9,6 +9,8 @@ from torch import nn
 from adcore.nn import make_generators
 from adcore.registry import BACKBONES
 
+EVAL_ELEMENTS = 1 << 24  # most intermediate floats of one no-grad forward pass before the data is split
+
 
 class Backbone(nn.Module):
     """K stacked anomaly-detection models (K = ``len(seeds)``).
@@ -50,6 +52,14 @@ class Backbone(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Latent representation ``(K, batch, e)`` for the latent-space plots."""
         raise NotImplementedError
+
+    def activation_elements(self) -> int:
+        """Rough count of intermediate floats one sample needs in a forward pass (per member)."""
+        return 16 * max(64, self.n_features)
+
+    def eval_rows(self) -> int:
+        """How many samples to score at once so that a forward pass stays within EVAL_ELEMENTS."""
+        return max(1, EVAL_ELEMENTS // (self.n_models * self.activation_elements()))
 
     def work_per_step(self, batch_size: int) -> float:
         """Rough multiply-adds of one training step, used to choose CPU threads."""
