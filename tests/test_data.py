@@ -216,6 +216,8 @@ def test_one_class_data_gets_a_clear_message():
         make_split(ds, "split", 0.1)
     with pytest.raises(DataError, match="needs labels"):
         make_split(Dataset(np.random.randn(50, 2)), "loe", 0.1)
+    unlabelled = make_split(Dataset(np.random.randn(50, 2)), "transductive", None)
+    assert len(unlabelled.train) == 50 and unlabelled.train.y is None
 
 
 def test_fresh_protocol_draws_new_toy_data():

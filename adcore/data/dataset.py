@@ -18,6 +18,11 @@ class Dataset:
 
     ``sampler(n_normal, n_anomaly, rng) -> (X, y)`` is set for generative data
     (the toy mixtures): protocols then draw fresh test data from it.
+
+    ``classes`` (optional, int per sample) are the original class labels of
+    multi-class data (image folders, MNIST, digits); the class protocols
+    (one-vs-rest, leave-one-class-out, seen/unseen) derive ``y`` from them, and
+    ``subset`` keeps them aligned. Class names are in ``meta["class_names"]``.
     """
 
     X: np.ndarray
@@ -28,6 +33,7 @@ class Dataset:
     feature_names: list[str] | None = None
     meta: dict = field(default_factory=dict)
     sampler: Callable | None = None
+    classes: np.ndarray | None = None
 
     def __post_init__(self):
         self.X = check_features(self.X, self.kind)
@@ -37,6 +43,10 @@ class Dataset:
             self.labeled = np.asarray(self.labeled, dtype=bool).reshape(-1)
             if len(self.labeled) != len(self.X):
                 raise DataError(f"the labelled-anomaly mask has {len(self.labeled)} entries for {len(self.X)} samples")
+        if self.classes is not None:
+            self.classes = np.asarray(self.classes).reshape(-1).astype(np.int64)
+            if len(self.classes) != len(self.X):
+                raise DataError(f"{len(self.classes)} class labels for {len(self.X)} samples")
 
     def __len__(self) -> int:
         return len(self.X)
@@ -57,7 +67,8 @@ class Dataset:
         """The samples at ``idx`` (labels and mask follow)."""
         return Dataset(self.X[idx], None if self.y is None else self.y[idx],
                        None if self.labeled is None else self.labeled[idx], name or self.name, self.kind,
-                       self.feature_names, dict(self.meta), self.sampler)
+                       self.feature_names, dict(self.meta), self.sampler,
+                       None if self.classes is None else self.classes[idx])
 
     def summary(self) -> dict:
         return {"name": self.name, "kind": self.kind, "n_samples": len(self), "input_shape": list(self.input_shape),

@@ -164,8 +164,14 @@ def load_sklearn(name: str, normal_class: int | None = None) -> Dataset:
 
 def load(spec: str | os.PathLike, **options) -> Dataset:
     """A dataset from a spec: ``toy``, ``sklearn:wine|breast_cancer|digits[:normal_class]``,
-    or a path to ``.npz``/``.csv``/``.mat``. ``options`` go to the loader (e.g. ``label_col``)."""
+    or a path to ``.npz``/``.csv``/``.mat``. ``options`` go to the loader (e.g. ``label_col``).
+    Images (adcore.data.images): ``images:digits[:normal_class]``, ``mnist:PATH``, a ``.zip`` of
+    class folders, or an ``.npz`` holding images or class labels."""
+    from adcore.data import images
+
     spec = str(spec)
+    if images.handles(spec, options):
+        return images.load_image_spec(spec, **options)
     if spec == "toy":
         return make_toy(**options)
     if spec.startswith("sklearn:"):
@@ -174,6 +180,7 @@ def load(spec: str | os.PathLike, **options) -> Dataset:
     suffix = Path(spec).suffix.lower()
     loaders = {".npz": load_npz, ".csv": load_csv, ".mat": load_mat}
     if suffix not in loaders:
-        raise DataError(f"cannot read {spec!r}: use toy, sklearn:NAME, or a .npz, .csv or .mat file")
+        raise DataError(f"cannot read {spec!r}: use toy, sklearn:NAME, images:digits, mnist:PATH, "
+                        "or a .npz, .csv, .mat or .zip file")
     accepted = {".npz": {"x_key", "y_key"}, ".csv": {"label_col", "anomaly_value", "categorical"}, ".mat": set()}
     return loaders[suffix](spec, **{k: v for k, v in options.items() if k in accepted[suffix] and v is not None})

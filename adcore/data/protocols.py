@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adcore.data.dataset import Dataset, DataError
+from adcore.data.image_protocols import CLASS_PROTOCOLS, class_split
 
-PROTOCOLS = ("split", "loe", "transductive", "fresh")
+PROTOCOLS = ("split", "loe", "transductive", "fresh", "one_vs_rest", "leave_one_class_out", "seen_unseen")
 SHORTAGE = ("error", "reduce_normals", "lower_alpha0")
 
 
@@ -24,7 +25,7 @@ class Split:
 
 def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1, seed: int = 0, *,
                train_normal_frac: float = 0.5, shortage: str = "error", n_labeled: int = 0,
-               standardize: bool = True, n_test: int = 1000) -> Split:
+               standardize: bool = True, n_test: int = 1000, **protocol_options) -> Split:
     """Build a contaminated training set with true ratio ``alpha0`` and a test set, from ``seed``.
 
     - ``split``: a share of the normals plus real anomalies until the training
@@ -38,6 +39,10 @@ def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1,
     - ``fresh``: for generative data (toy mixtures): a new training draw at α0 and a
       larger, independent test draw (``n_test`` points).
 
+    - ``one_vs_rest``, ``leave_one_class_out``, ``seen_unseen``: tasks built from the
+      class labels of multi-class data (``Dataset.classes``), with ``protocol_options``
+      such as ``normal_class``; see :mod:`adcore.data.image_protocols`.
+
     ``n_labeled`` training anomalies are marked as labelled; features are
     standardised with training statistics when ``standardize`` (tabular only).
     """
@@ -46,10 +51,18 @@ def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1,
     if alpha0 is not None and not 0 <= alpha0 < 1:
         raise DataError(f"α0 must lie in [0, 1); got {alpha0}")
     rng = np.random.default_rng(seed)
-    if protocol == "fresh":
+    if protocol_options and protocol not in CLASS_PROTOCOLS:
+        raise DataError(f"protocol {protocol!r} takes no options; got {sorted(protocol_options)}")
+    if protocol in CLASS_PROTOCOLS:
+        split = class_split(ds, protocol, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage,
+                            **protocol_options)
+    elif protocol == "fresh":
         split = _fresh(ds, alpha0, rng, n_test)
     else:
-        if ds.y is None:
+        if ds.y is None and ds.classes is not None:
+            raise DataError(f"{ds.name} has class labels but no normal class: choose protocol one_vs_rest, "
+                            "leave_one_class_out or seen_unseen, or name the normal class when loading")
+        if ds.y is None and protocol != "transductive":
             raise DataError(f"protocol {protocol!r} needs labels to build a contaminated training set and a test "
                             "set; for unlabelled data train on everything (protocol 'transductive')")
         if ds.n_anomalies == 0 and protocol != "transductive":
