@@ -28,6 +28,7 @@ class ExperimentConfig:
     data: str = "toy"
     data_options: dict = field(default_factory=dict)
     protocol: str | None = None  # None: 'fresh' for toy mixtures, 'split' otherwise
+    protocol_options: dict = field(default_factory=dict)  # e.g. {"normal_class": 3} for one_vs_rest
     alpha0: float | None = 0.1  # true training contamination the protocol creates
     alpha: float | None = None  # contamination the strategies assume; None: α0 (or the natural ratio)
     backbone: str = "deepsvdd_rbf"
@@ -137,7 +138,8 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
     cfg = replace(cfg, protocol=protocol)
     standardize = cfg.standardize if cfg.standardize is not None else ds.sampler is None
     splits = [make_split(ds, protocol, cfg.alpha0, seed, train_normal_frac=cfg.train_normal_frac,
-                         shortage=cfg.shortage, n_labeled=cfg.n_labeled, standardize=standardize)
+                         shortage=cfg.shortage, n_labeled=cfg.n_labeled, standardize=standardize,
+                         **cfg.protocol_options)
               for seed in cfg.seeds]
     needs_labels = [s for s in cfg.strategies if STRATEGIES.get(s).needs_labels]
     if needs_labels and splits[0].train.y is None:
