@@ -13,7 +13,7 @@ batch statistics, so members stay independent (the running statistics are
 ``(K, C)`` buffers). Member k's initial weights come from ``gens[k]`` only.
 
 Grouped convolution was measured against a Python loop over members and
-``torch.func.vmap`` (docs/BENCHMARKS_IMAGES.md); it is the default because it is
+``torch.func.vmap`` (docs/BENCHMARKS.md); it is the default because it is
 one kernel call per layer and keeps the parameter layout of the other backbones.
 
 Architectures (``arch``)
@@ -70,7 +70,7 @@ ARCH_CHOICES = ("auto", *ARCHS)
 # ---------------------------------------------------------------------------------------------
 def pack(x: torch.Tensor) -> torch.Tensor:
     """``(K, B, C, H, W)`` → ``(B, K·C, H, W)`` in channels-last memory order (NHWC), which made
-    the grouped convolutions 2-3× faster on CPU than NCHW (docs/BENCHMARKS_IMAGES.md)."""
+    the grouped convolutions 2-3× faster on CPU than NCHW (docs/BENCHMARKS.md)."""
     K, B, C = x.shape[:3]
     return x.transpose(0, 1).reshape(B, K * C, *x.shape[3:]).contiguous(memory_format=torch.channels_last)
 
