@@ -5,18 +5,18 @@ playground with the LOE preset; all computation happens in ``adcore``.
 """
 import streamlit as st
 
-st.set_page_config(page_title="AD Lab", page_icon="🔬", layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="AD Lab", page_icon=":material/biotech:", layout="wide", initial_sidebar_state="expanded")
 
 from pages import _ui  # noqa: E402  (after set_page_config)
 
 _ui.start_warmup()  # once per process: the default toy run and the UMAP/t-SNE compilation, in the background
 
 nav = st.navigation([
-    st.Page("pages/toy.py", title="Toy playground", icon="🎯", url_path="toy", default=True),
-    st.Page("pages/data.py", title="Your data", icon="📂", url_path="data"),
-    st.Page("pages/compare.py", title="Compare", icon="🏁", url_path="compare"),
-    st.Page("pages/sensitivity.py", title="Sensitivity", icon="🎚️", url_path="sensitivity"),
+    st.Page("pages/toy.py", title="Toy playground", icon=":material/scatter_plot:", url_path="toy", default=True),
+    st.Page("pages/data.py", title="Your data", icon=":material/upload_file:", url_path="data"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare"),
+    st.Page("pages/sensitivity.py", title="Sensitivity", icon=":material/tune:", url_path="sensitivity"),
 ])
 st.sidebar.caption("AD Lab · anomaly detection on contaminated data · LOE (Qiu et al. 2022), "
-                   "IAD (Kim et al.)")
+                   "IAD (Kim et al.)  \n" + _ui.warm_caption())
 nav.run()

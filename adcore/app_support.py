@@ -72,7 +72,7 @@ _QUERY_TYPES = {
     "weight_decay": float, "warmup": int, "device": str, "threads": _threads, "shortage": str,
     "train_normal_frac": float, "n_labeled": int, "standardize": _opt(_bool), "test_every": int,
 }
-_QUERY_JSON = ("data_options", "backbone_params", "strategy_params")
+_QUERY_JSON = tuple(f.name for f in fields(ExperimentConfig) if f.name not in _QUERY_TYPES)  # dicts and new fields
 
 
 def _encode(value) -> str:
@@ -114,10 +114,10 @@ def config_from_query(query: Mapping, defaults: ExperimentConfig | None = None) 
                 values[key] = _QUERY_TYPES[key](raw)
             elif key in _QUERY_JSON:
                 parsed = json.loads(raw)
-                if not isinstance(parsed, dict):
+                if isinstance(values[key], dict) and not isinstance(parsed, dict):
                     raise ValueError("expected a JSON object")
                 values[key] = parsed
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, json.JSONDecodeError) as err:
             raise ValueError(f"link parameter {key}={raw!r} is not valid: {err}") from None
     return ExperimentConfig.from_dict(values)
 
@@ -254,6 +254,13 @@ class RunStore:
 STORE = RunStore()
 
 
+def run_key(cfg: ExperimentConfig, data_fingerprint: str = "", eval_sets: dict | None = None) -> str:
+    """The store key of a run: configuration, data fingerprint and the arrays scored during training."""
+    extra = "" if not eval_sets else ",".join(f"{n}:{fingerprint(np.ascontiguousarray(v).tobytes())}"
+                                               for n, v in sorted(eval_sets.items()))
+    return config_key(cfg, data_fingerprint, extra)
+
+
 def run_cached(cfg: ExperimentConfig, *, dataset=None, data_fingerprint: str = "", eval_sets: dict | None = None,
                progress: Callable | None = None, should_stop: Callable | None = None,
                store: RunStore | None = None) -> tuple[str, ExperimentResult]:
@@ -261,9 +268,7 @@ def run_cached(cfg: ExperimentConfig, *, dataset=None, data_fingerprint: str = "
     from adcore.experiment import run_experiment
 
     store = store or STORE
-    extra = "" if not eval_sets else ",".join(f"{n}:{fingerprint(np.ascontiguousarray(v).tobytes())}"
-                                               for n, v in sorted(eval_sets.items()))
-    key = config_key(cfg, data_fingerprint, extra)
+    key = run_key(cfg, data_fingerprint, eval_sets)
 
     def fn(report):
         result = run_experiment(cfg, dataset, eval_sets=eval_sets, progress=report, should_stop=should_stop)
@@ -530,7 +535,7 @@ def components_from_rows(rows) -> list[dict]:
     return comps
 
 
-def toy_grid(components=LOE_PRESET, resolution: int = 70, margin: float = 3.0):
+def toy_grid(components=LOE_PRESET, resolution: int = 60, margin: float = 3.0):
     """(xs, ys, points) of a square-ish grid covering every component ± ``margin`` standard deviations."""
     comps = [c if isinstance(c, Component) else Component(**c) for c in components]
     lo = np.min([np.asarray(c.mean) - margin * np.sqrt(np.diag(c.covariance()).max()) for c in comps], axis=0)

@@ -58,26 +58,28 @@ def _prepare(Z: np.ndarray, max_dims: int = 50, seed: int = 0) -> np.ndarray:
     return Z
 
 
-def tsne(Z: np.ndarray, seed: int = 0, n_jobs: int = 2) -> np.ndarray:
-    """openTSNE with FFT-accelerated gradients (Linderman et al.), PCA initialisation."""
+def tsne(Z: np.ndarray, seed: int = 0, n_jobs: int = 1) -> np.ndarray:
+    """openTSNE, PCA initialisation; Barnes-Hut gradients (θ = 0.8) with a short schedule above 500
+    points, exact below. One thread: on a busy 2-core machine n_jobs=2 was 3× slower, and the FFT
+    variant (numpy FFT fallback) 6× slower (docs/BENCHMARKS_APP.md)."""
     from openTSNE import TSNE
 
     n = len(Z)
     perplexity = float(min(30.0, max(2.0, (n - 1) / 3.0)))
     kw = dict(perplexity=perplexity, initialization="pca", random_state=seed, n_jobs=n_jobs, verbose=False)
     if n >= 500:
-        kw.update(negative_gradient_method="fft", n_iter=350, early_exaggeration_iter=125)
+        kw.update(negative_gradient_method="bh", theta=0.8, n_iter=250, early_exaggeration_iter=125)
     else:
         kw.update(negative_gradient_method="bh", neighbors="exact", n_iter=500)
     return np.asarray(TSNE(**kw).fit(Z), dtype=np.float32)
 
 
-def umap(Z: np.ndarray, seed: int = 0) -> np.ndarray:
+def umap(Z: np.ndarray, seed: int = 0, n_epochs: int = 200) -> np.ndarray:
     """umap-learn with its defaults (15 neighbours, min_dist 0.1), 200 epochs."""
     import umap as umap_lib
 
     n = len(Z)
-    reducer = umap_lib.UMAP(n_neighbors=int(min(15, max(2, n - 1))), n_epochs=200, random_state=seed,
+    reducer = umap_lib.UMAP(n_neighbors=int(min(15, max(2, n - 1))), n_epochs=n_epochs, random_state=seed,
                             n_jobs=1, init="spectral" if n > 20 else "random")
     return np.asarray(reducer.fit_transform(Z), dtype=np.float32)
 
@@ -105,9 +107,10 @@ def warm_up() -> float:
     """Run UMAP and t-SNE once on tiny data so numba compiles its kernels; returns seconds."""
     start = time.perf_counter()
     rng = np.random.default_rng(0)
-    Z = rng.normal(size=(600, 8)).astype(np.float32)
-    umap(Z[:120])
-    tsne(Z)  # ≥ 500 points: the FFT path the app uses
+    Z = rng.normal(size=(4200, 8)).astype(np.float32)
+    umap(Z[:120], n_epochs=20)
+    umap(Z, n_epochs=5)  # ≥ 4096 points: umap-learn switches to NN-descent (pynndescent), compiled separately
+    tsne(Z[:600])  # ≥ 500 points: the Barnes-Hut path the app uses
     return time.perf_counter() - start
 
 

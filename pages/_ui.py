@@ -10,7 +10,7 @@ import torch
 
 from adcore import app_support as sup
 from adcore.data import DataError
-from adcore.embedding import warm_up_in_background
+from adcore.embedding import warm_status, warm_up_in_background
 from adcore.registry import BACKBONES, STRATEGIES
 
 
@@ -23,6 +23,15 @@ def start_warmup() -> None:
         sup.run_cached(sup.toy_config(), eval_sets={"grid": sup.toy_grid()[2]})
 
     warm_up_in_background(before=default_toy)
+
+
+def warm_caption() -> str:
+    w = warm_status()
+    if not w["started"]:
+        return "Embeddings: UMAP compiles on first use (~20 s)."
+    if not w["done"]:
+        return "Embeddings: warming up (UMAP compiling in the background)…"
+    return "Embeddings: ready." if not w["error"] else f"Embeddings: warm-up failed ({w['error']})."
 
 
 # ---------------------------------------------------------------- query parameters
@@ -44,7 +53,7 @@ def init_from_query(page: str, defaults, widget_fields: dict, extra: dict | None
     for key, get in widget_fields.items():
         try:
             st.session_state[key] = get(cfg)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError):
             pass
     for key, value in (extra or {}).items():
         if key in st.query_params:
@@ -90,7 +99,8 @@ def backbone_select(key: str, kind: str = "tabular", default: str = "deepsvdd_rb
     help_ = "  \n".join(f"**{n}** — {BACKBONES.get(n).description} *({BACKBONES.get(n).paper})*" for n in names)
     name = st.selectbox("Backbone", names, key=key, help=help_,
                         format_func=lambda n: f"{n} — {BACKBONES.get(n).description.split(':')[0]}")
-    st.caption(sup.method_help("backbone", name))
+    cls = BACKBONES.get(name)
+    st.caption(f"{cls.description} *Paper: {cls.paper}.* Parameters: under *Optimiser and parameters*.")
     return name
 
 
@@ -152,7 +162,7 @@ def parse_seeds(text: str) -> list[int]:
 
 # ---------------------------------------------------------------- training with progress and cancel
 
-def _mark_cancel(page: str) -> None:
+def mark_cancel(page: str) -> None:
     st.session_state[f"{page}_cancel_requested"] = True
 
 
@@ -168,9 +178,14 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
     Cancel button's callback records the cancel for the next run.
     Returns (key, result), or None after an error (shown in the page).
     """
-    box = st.container()
+    key = sup.run_key(cfg, fingerprint, eval_sets)
+    hit = sup.STORE.get(key)
+    if hit is not None:
+        return key, hit
+    slot = st.empty()
+    box = slot.container()
     bar = box.progress(0.0, text=f"{label}…")
-    box.button("Cancel training", key=f"{page}_cancel", on_click=_mark_cancel, args=(page,), icon="⏹️")
+    box.button("Cancel training", key=f"{page}_cancel", on_click=mark_cancel, args=(page,), icon=":material/stop_circle:")
     last = [0.0]
     start = time.perf_counter()
 
@@ -185,12 +200,12 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
         out = sup.run_cached(cfg, dataset=dataset, data_fingerprint=fingerprint, eval_sets=eval_sets,
                              progress=progress)
     except (DataError, ValueError) as err:
-        box.empty()
+        slot.empty()
         st.error(f"Cannot train with these settings: {err}")
         return None
     except sup.Cancelled:
-        box.empty()
+        slot.empty()
         st.warning("Training stopped early; nothing was stored.")
         return None
-    box.empty()
+    slot.empty()
     return out

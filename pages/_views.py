@@ -18,6 +18,11 @@ def chart(fig, key: str | None = None):
     st.plotly_chart(fig, key=key, **CHART)
 
 
+def cached_fig(run_key: str, name: tuple, build):
+    """A figure of a stored run, built once (reruns that only change a view reuse it)."""
+    return sup.STORE.memo((run_key, "fig", *name), build)
+
+
 def metrics_table(result) -> pd.DataFrame:
     rows = []
     for k, run in enumerate(result.runs):
@@ -33,8 +38,8 @@ def show_metrics(result) -> None:
         st.info("No AUROC, AUPRC or F1: the test data has no labels (or only one class), so detection cannot be "
                 "measured. Scores and the latent space are still shown.")
         df = df.drop(columns=["AUROC", "AUPRC", "F1"])
-    st.dataframe(df, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="%.3f") for c in ("AUROC", "AUPRC", "F1", "fit s")})
+    fmt = {c: "{:.3f}" for c in ("AUROC", "AUPRC", "F1")} | {"fit s": "{:.2f}", "α": "{:.3g}"}
+    st.table(df.style.format({c: f for c, f in fmt.items() if c in df.columns}, na_rep="–").hide(axis="index"))
 
 
 def member_picker(result, key: str, members: list[int] | None = None, label: str = "Model") -> int:
@@ -54,23 +59,23 @@ def run_views(page: str, key: str, result) -> None:
         st.session_state[vkey] = views[0]
     view = st.segmented_control("View", views, key=vkey, required=True, label_visibility="collapsed")
     if view == "Scores & ROC":
-        scores_view(page, result)
+        scores_view(page, key, result)
     elif view == "Latent space":
         latent_view(page, key, result)
     elif view == "Training dynamics":
-        dynamics_view(result)
+        dynamics_view(key, result)
     elif view == "IAD weights":
-        iad_view(page, result, iad)
+        iad_view(page, key, result, iad)
     else:
         downloads_view(page, key, result)
 
 
-def scores_view(page: str, result) -> None:
+def scores_view(page: str, key: str, result) -> None:
     labelled = sup.has_test_labels(result)
     left, right = st.columns(2)
     with left:
         if labelled:
-            chart(plots.result_roc(result), key=f"{page}_roc")
+            chart(cached_fig(key, ("roc",), lambda: plots.result_roc(result)), key=f"{page}_roc")
         else:
             st.info("No ROC curve: it needs the true labels of the test data, and this data has none.")
     with right:
@@ -80,8 +85,9 @@ def scores_view(page: str, result) -> None:
         y = result.split_of(k).test.y if labelled else None
         title = f"Test scores of {plots.display_name(result.members[k].strategy)}" + (
             "" if labelled else " (no labels: all samples together)")
-        chart(plots.score_histogram(s, y, sup.member_threshold(result, k), title=title,
-                                    log_scale=log and bool(np.all(s > 0))), key=f"{page}_hist")
+        chart(cached_fig(key, ("hist", k, log), lambda: plots.score_histogram(
+            s, y, sup.member_threshold(result, k), title=title, log_scale=log and bool(np.all(s > 0)))),
+            key=f"{page}_hist")
     if not labelled:
         k = st.session_state.get(f"{page}_hist_member", 0)
         top = np.argsort(-result.test_scores[k])[:10]
@@ -113,7 +119,7 @@ def latent_view(page: str, key: str, result) -> None:
         k = member_picker(result, f"{page}_emb_member")
     if not labelled:
         st.caption("Colouring by true label is not offered: the training data has no labels.")
-    max_points = 5000
+    max_points = 2000 if method == "tsne" else 5000  # t-SNE costs more per point (docs/BENCHMARKS_APP.md)
     if method == "umap" and not warm_status()["done"]:
         st.caption("UMAP compiles its kernels on first use in this server (about 20 s, once).")
     with st.spinner(f"Computing {METHOD_NAMES[method]} of the training set's embedding…"):
@@ -134,7 +140,7 @@ def latent_view(page: str, key: str, result) -> None:
                                   note=f"{emb.note} · computed in {emb.seconds:.1f} s"), key=f"{page}_emb")
 
 
-def dynamics_view(result) -> None:
+def dynamics_view(key: str, result) -> None:
     flagging = [k for k, m in enumerate(result.members) if m.strategy not in ("blind", "gtruth")]
     st.markdown("**Latent labels during training** — of the training samples a strategy treats as anomalies "
                 "in an epoch, the share that are true anomalies (precision) and the share of true anomalies "
@@ -145,12 +151,12 @@ def dynamics_view(result) -> None:
         st.info("No strategy in this run infers latent labels (Blind trains on everything, G-truth uses the "
                 "truth). Add Refine, LOE or IAD to see them.")
     else:
-        chart(plots.pseudo_label_figure(result, flagging))
+        chart(cached_fig(key, ("pseudo",), lambda: plots.pseudo_label_figure(result, flagging)))
     st.markdown("**Losses**")
-    chart(plots.loss_figure(result))
+    chart(cached_fig(key, ("loss",), lambda: plots.loss_figure(result)))
 
 
-def iad_view(page: str, result, iad: list[int]) -> None:
+def iad_view(page: str, key: str, result, iad: list[int]) -> None:
     k = member_picker(result, f"{page}_iad_member", iad, label="IAD model")
     extra = result.history(k).extra
     if extra.get("iad_h") is None or len(extra.get("iad_h")) == 0:
@@ -162,11 +168,11 @@ def iad_view(page: str, result, iad: list[int]) -> None:
                f"epochs; the returned model is round {sel} (lowest h, IAD Alg. 1 line 11).")
     left, right = st.columns(2)
     with left:
-        chart(plots.iad_weight_figure(extra, "Importance weights of true normals vs anomalies (IAD Fig. 5a)"),
-              key=f"{page}_iad_w")
+        chart(cached_fig(key, ("iad_w", k), lambda: plots.iad_weight_figure(
+            extra, "Importance weights of true normals vs anomalies (IAD Fig. 5a)")), key=f"{page}_iad_w")
     with right:
-        chart(plots.iad_weight_distribution(extra), key=f"{page}_iad_d")
-    chart(plots.iad_h_figure(extra), key=f"{page}_iad_h")
+        chart(cached_fig(key, ("iad_d", k), lambda: plots.iad_weight_distribution(extra)), key=f"{page}_iad_d")
+    chart(cached_fig(key, ("iad_h", k), lambda: plots.iad_h_figure(extra)), key=f"{page}_iad_h")
 
 
 def downloads_view(page: str, key: str, result) -> None:
@@ -177,11 +183,11 @@ def downloads_view(page: str, key: str, result) -> None:
     name = f"adlab_{result.config.data.split('/')[-1].replace(':', '_')}_{key[:8]}"
     c = st.columns(4)
     c[0].download_button("Scores + labels (CSV)", lambda: sup.scores_csv(result), f"{name}_scores.csv",
-                         "text/csv", key=f"{page}_dl_csv", on_click="ignore", icon="📄")
+                         "text/csv", key=f"{page}_dl_csv", on_click="ignore", icon=":material/table_view:")
     c[1].download_button("Metrics + config (JSON)", lambda: sup.result_json(result), f"{name}.json",
-                         "application/json", key=f"{page}_dl_json", on_click="ignore", icon="🧾")
+                         "application/json", key=f"{page}_dl_json", on_click="ignore", icon=":material/data_object:")
     c[2].download_button("Trained model (.pt)", lambda: sup.model_bytes(result), f"{name}_model.pt",
-                         "application/octet-stream", key=f"{page}_dl_model", on_click="ignore", icon="🧠")
+                         "application/octet-stream", key=f"{page}_dl_model", on_click="ignore", icon=":material/model_training:")
 
     def figures_html():
         figs = [plots.result_roc(result), plots.loss_figure(result)]
@@ -191,5 +197,5 @@ def downloads_view(page: str, key: str, result) -> None:
         return f"<html><head><meta charset='utf-8'><title>{name}</title></head><body>{body}</body></html>".encode()
 
     c[3].download_button("Figures (HTML)", figures_html, f"{name}_figures.html", "text/html",
-                         key=f"{page}_dl_html", on_click="ignore", icon="📈")
+                         key=f"{page}_dl_html", on_click="ignore", icon=":material/insert_chart:")
     st.caption("Every chart also has a camera button (top right, on hover) that saves it as PNG.")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -15,7 +14,7 @@ from pages import _ui, _views
 
 PAGE = "data"
 DEFAULTS = ExperimentConfig(data="sklearn:breast_cancer", protocol="split", alpha0=0.1, backbone="deepsvdd",
-                            strategies=["blind", "loe_hard", "loe_soft"], seeds=[0], epochs=30, batch_size=128,
+                            strategies=sup.order_strategies(["blind", "loe_hard", "loe_soft"]), seeds=[0], epochs=30, batch_size=128,
                             lr=1e-3, device="auto")
 BUILTIN = {"breast_cancer": "Breast cancer (benign normal, malignant anomalous)",
            "wine": "Wine (one class normal, the others anomalous)",
@@ -55,6 +54,8 @@ try:
             normal = int(c2.number_input("Normal class", 0, 9 if name == "digits" else 2, key="data_normal_class"))
         data_name = f"sklearn:{name}" + ("" if normal is None else f":{normal}")
         ds = load_sklearn(name, normal)
+        with st.expander("Preview"):
+            st.dataframe(pd.DataFrame(ds.X[:8], columns=ds.feature_names).assign(anomaly=ds.y[:8]), height=240)
     else:
         up = st.file_uploader("CSV, NPZ (arrays X and y) or ODDS .mat (X and y)", type=["csv", "npz", "mat"],
                               key="data_upload")
@@ -146,7 +147,7 @@ except ValueError as err:
 _ui.sync_query(cfg, DEFAULTS)
 
 c1, c2 = st.columns([1, 4])
-if c1.button("Train", type="primary", key="data_train", icon="▶️"):
+if c1.button("Train", type="primary", key="data_train", icon=":material/play_arrow:"):
     st.session_state["data_pending"] = cfg.to_dict()
 if _ui.cancel_requested(PAGE) and st.session_state.pop("data_pending", None) is not None:
     st.warning("Training cancelled. The settings are kept; press **Train** to start again.")

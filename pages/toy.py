@@ -1,6 +1,8 @@
 """Toy playground: LOE Fig. 1 on an editable 2-D Gaussian mixture, with the training replayed."""
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,7 @@ from adcore.data import LOE_PRESET, DataError
 from adcore.registry import STRATEGIES
 from pages import _ui, _views
 
+_t0 = time.perf_counter()
 PAGE = "toy"
 DEFAULTS = sup.toy_config()
 PRESET_ROWS = sup.mixture_rows(LOE_PRESET)
@@ -17,12 +20,21 @@ PRESET_ROWS = sup.mixture_rows(LOE_PRESET)
 
 def _reset_mixture():
     st.session_state["toy_rows"] = [dict(r) for r in PRESET_ROWS]
+    st.session_state.pop("toy_rows_edited", None)
     st.session_state.pop("toy_mix_editor", None)
     st.session_state["toy_n"] = 100
 
 
+def _commit_mixture():
+    """Closing the editor keeps its rows as the mixture (the editor's own state ends with it)."""
+    if not st.session_state.get("toy_edit_mix") and "toy_rows_edited" in st.session_state:
+        st.session_state["toy_rows"] = st.session_state.pop("toy_rows_edited")
+    st.session_state.pop("toy_mix_editor", None)
+
+
 def _toggle_play():
     st.session_state["toy_playing"] = not st.session_state.get("toy_playing", False)
+    st.session_state["toy_play_restart"] = st.session_state["toy_playing"]
 
 
 link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
@@ -49,7 +61,10 @@ with st.sidebar:
     st.header("Data")
     if "toy_rows" not in st.session_state:
         _reset_mixture()
-    with st.expander("Gaussian mixture (LOE App. A preset)", expanded=False):
+    rows = st.session_state.get("toy_rows_edited", st.session_state["toy_rows"])
+    if st.toggle("Edit the mixture", key="toy_edit_mix", on_change=_commit_mixture,
+                 help="LOE App. A preset: normal N([1,1], 0.07 I); anomalies N([-0.25,2.5], 0.03 I) and "
+                      "N([-1,0.5], 0.03 I). Add or delete rows to add or remove components."):
         edited = st.data_editor(pd.DataFrame(st.session_state["toy_rows"], columns=sup.MIXTURE_COLUMNS),
                                 num_rows="dynamic", key="toy_mix_editor", hide_index=True, column_config={
                                     "variance": st.column_config.NumberColumn(min_value=0.0001, format="%.3f",
@@ -58,8 +73,12 @@ with st.sidebar:
                                                                             help="relative to components of "
                                                                                  "the same kind"),
                                     "anomalous": st.column_config.CheckboxColumn(default=False)})
+        rows = st.session_state["toy_rows_edited"] = edited.to_dict("records")
         st.button("Reset to the LOE preset", on_click=_reset_mixture, key="toy_reset")
-        n_samples = st.number_input("Training points", 20, 2000, key="toy_n", step=10)
+    else:
+        st.caption(" · ".join(f"{'anomalous' if r['anomalous'] else 'normal'} N([{r['mean x']:g}, {r['mean y']:g}], "
+                              f"{r['variance']:g} I) ×{r['weight']:g}" for r in rows))
+    n_samples = st.number_input("Training points", 20, 2000, key="toy_n", step=10)
     alpha0 = st.slider("True contamination α0", 0.0, 0.45, key="toy_alpha0", step=0.01,
                        help="Share of anomalies in the training draw (the test draw keeps 10%).")
     same = st.checkbox("Strategies know α0 (α = α0)", key="toy_alpha_same")
@@ -80,7 +99,7 @@ with st.sidebar:
     st.caption(_ui.device_caption("cpu") + " — the toy models are tiny; the CPU is fastest for them.")
 
 try:
-    comps = sup.components_from_rows(edited.to_dict("records"))
+    comps = sup.components_from_rows(rows)
     error = None
 except DataError as err:
     comps, error = None, str(err)
@@ -101,12 +120,9 @@ if alpha0 * n_samples < 1 and "gtruth" in strategies and alpha0 > 0:
     st.info(f"α0 = {alpha0:g} of {n_samples} points rounds to no anomaly in the training set.")
 
 grid = sup.toy_grid(comps)
-key = sup.config_key(cfg, "", "")
-cancelled = _ui.cancel_requested(PAGE)
-if cancelled:
+if _ui.cancel_requested(PAGE):
     st.session_state["toy_cancelled_cfg"] = cfg.to_dict()
 stopped = st.session_state.get("toy_cancelled_cfg") == cfg.to_dict()
-out = None
 if stopped and not st.button("Train", type="primary", key="toy_train"):
     st.warning("Training was cancelled. Change a setting or press **Train** to run it again.")
     st.stop()
@@ -127,9 +143,12 @@ st.caption(f"{len(result.members)} models trained together in {result.seconds:.1
 if st.session_state.get("toy_epoch") not in rec:
     st.session_state["toy_epoch"] = rec[-1]
 playing = st.session_state.get("toy_playing", False)
+if st.session_state.pop("toy_play_restart", False) and st.session_state["toy_epoch"] == rec[-1]:
+    st.session_state["toy_epoch"] = rec[0]  # Play at the end starts the replay from the first epoch
 
-c1, c2, c3, c4 = st.columns([1, 1.2, 1.2, 3])
-c1.button("⏸ Pause" if playing else "▶ Play", key="toy_play", on_click=_toggle_play,
+c1, c2, c3, _ = st.columns([1, 1.2, 1.2, 3])
+c1.button("Pause" if playing else "Play", key="toy_play", on_click=_toggle_play,
+          icon=":material/pause:" if playing else ":material/play_arrow:",
           help="Replay the training: contours and latent labels at each recorded epoch")
 show_flags = c2.checkbox("latent labels", key="toy_flags")
 log_scale = c3.checkbox("log-scale scores", key="toy_log")
@@ -139,11 +158,10 @@ log_scale = c3.checkbox("log-scale scores", key="toy_log")
 def contours():
     if st.session_state.get("toy_playing"):
         i = rec.index(st.session_state["toy_epoch"]) if st.session_state["toy_epoch"] in rec else 0
-        step = max(1, len(rec) // 25)
         if i >= len(rec) - 1:
             st.session_state["toy_playing"] = False
             st.rerun()
-        st.session_state["toy_epoch"] = rec[min(i + step, len(rec) - 1)] if i < len(rec) - 1 else rec[0]
+        st.session_state["toy_epoch"] = rec[min(i + max(1, len(rec) // 25), len(rec) - 1)]
     epoch = st.select_slider("Epoch", rec, key="toy_epoch")
     fig = plots.toy_contours(result, grid, rec.index(epoch), show_flags=show_flags, log_scale=log_scale,
                              title=f"Anomaly-score contours after epoch {epoch} of {rec[-1]}")
@@ -153,3 +171,4 @@ def contours():
 contours()
 _views.show_metrics(result)
 _views.run_views(PAGE, key, result)
+st.session_state["_script_seconds"] = time.perf_counter() - _t0  # read by bench/app_responsiveness.py

@@ -1,0 +1,218 @@
+"""The Streamlit app through streamlit.testing.v1.AppTest: every page opened, main widgets changed,
+small runs trained and the rendered results checked (metrics, charts, no exceptions)."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["ADLAB_NO_WARMUP"] = "1"  # no background UMAP compilation while the suite runs
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from adcore import app_support as sup  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+T = 300  # generous: CI machines are shared
+
+
+def open_page(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=T)
+    for k, v in query.items():
+        at.query_params[k] = str(v)
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def chart_types(spec) -> list[str]:
+    return [t.get("type", "scatter") for t in spec["data"]]
+
+
+def metrics_df(at):
+    """The run's metrics table (the page may also show a data preview)."""
+    return next(t.value for t in at.table if "strategy" in t.value.columns)
+
+
+def no_errors(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_toy_page_draws_contour_grid_metrics_and_reacts_to_widgets():
+    at = open_page(epochs=20)
+    no_errors(at)
+    specs = charts(at)
+    grid = specs[0]
+    assert chart_types(grid).count("contour") == 10  # score map + boundary for each of the 5 strategies
+    titles = [a["text"] for a in grid["layout"]["annotations"]]
+    assert titles[:5] == ["(a) Blind", "(b) Refine", "(c) LOE-soft", "(d) LOE-hard", "(e) G-truth"]
+    table = metrics_df(at)
+    assert list(table["strategy"]) == ["Blind", "Refine", "LOE-soft", "LOE-hard", "G-truth"]
+    assert table["AUROC"].between(0, 1).all()
+    assert any("on cpu" in c.value for c in at.caption)
+    assert at.query_params["epochs"] == "20"
+
+    # a view change does not train again
+    n = len(sup.STORE._items)
+    at.checkbox(key="toy_flags").uncheck().run()
+    no_errors(at)
+    assert len(sup.STORE._items) == n
+    assert "latent label: anomaly" not in {t.get("name") for t in charts(at)[0]["data"]}
+
+    # the epoch slider replays training from the recorded grid scores
+    epochs = at.select_slider(key="toy_epoch").options
+    at.select_slider(key="toy_epoch").set_value(epochs[0]).run()
+    assert f"after epoch {epochs[0]} of 20" in charts(at)[0]["layout"]["title"]["text"]
+
+    # changing the model settings trains again; the URL follows
+    at.slider(key="toy_alpha0").set_value(0.15).run()
+    at.multiselect(key="toy_strategies").set_value(["blind", "loe_hard"]).run()
+    no_errors(at)
+    assert chart_types(charts(at)[0]).count("contour") == 4
+    assert at.query_params["alpha0"] == "0.15" and at.query_params["strategies"] == "blind,loe_hard"
+
+
+def test_toy_page_link_reproduces_settings_and_views_render():
+    at = open_page(epochs=20, alpha0="0.2", strategies="blind,iad",
+                   strategy_params=json.dumps({"iad": {"epochs_per_round": 5}}))
+    no_errors(at)
+    assert at.slider(key="toy_alpha0").value == pytest.approx(0.2)
+    assert at.multiselect(key="toy_strategies").value == ["blind", "iad"]
+    for view in ("Latent space", "Training dynamics", "IAD weights", "Downloads"):
+        at.button_group(key="toy_view").set_value(view).run()
+        no_errors(at)
+        if view == "Latent space":
+            spec = charts(at)[-1]
+            assert "t-SNE" in spec["layout"]["title"]["text"]
+            assert "all 100 points" in spec["layout"]["annotations"][0]["text"]
+            at.button_group(key="toy_emb_colour").set_value("score").run()
+            no_errors(at)
+        if view == "IAD weights":
+            texts = json.dumps(charts(at))
+            assert "Importance weights" in texts and "selected round" in texts
+        if view == "Downloads":
+            assert len(at.get("download_button")) == 4
+
+
+def test_toy_bad_mixture_and_cancel_keep_the_page_usable():
+    at = AppTest.from_file(APP, default_timeout=T)
+    at.query_params["epochs"] = "20"
+    at.session_state["toy_rows"] = [r for r in sup.mixture_rows() if not r["anomalous"]]
+    at.run()
+    assert not at.exception
+    assert any("anomalous component" in e.value for e in at.error)
+    at.toggle(key="toy_edit_mix").set_value(True).run()  # the mixture editor opens on the same rows
+    assert not at.exception and any("anomalous component" in e.value for e in at.error)
+
+    at = AppTest.from_file(APP, default_timeout=T)
+    at.query_params["epochs"] = "30"
+    at.session_state["toy_cancel_requested"] = True  # what the Cancel button's callback records
+    at.run()
+    assert not at.exception
+    assert any("cancelled" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+    at.button(key="toy_train").click().run()
+    no_errors(at)
+    assert chart_types(charts(at)[0]).count("contour") == 10
+
+
+def test_data_page_builtin_trains_and_shows_every_view():
+    at = open_page("data")
+    at.number_input(key="data_epochs").set_value(3).run()
+    at.text_input(key="data_seeds").set_value("0,1").run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    table = metrics_df(at)
+    assert len(table) == 3 * 2 and table["AUROC"].notna().all()
+    assert any("Trained on" in c.value for c in at.caption)
+    assert "scatter" in chart_types(charts(at)[0])  # ROC
+    for view in ("Latent space", "Training dynamics", "Downloads"):
+        at.button_group(key="data_view").set_value(view).run()
+        no_errors(at)
+    at.button_group(key="data_view").set_value("Latent space").run()
+    at.button_group(key="data_emb_method").set_value("umap").run()
+    no_errors(at)
+    assert "UMAP" in charts(at)[-1]["layout"]["title"]["text"]
+
+
+def test_data_page_impossible_alpha0_gets_a_clear_message():
+    at = open_page("data")
+    at.number_input(key="data_epochs").set_value(2).run()
+    at.slider(key="data_alpha0").set_value(0.5).run()
+    at.button(key="data_train").click().run()
+    assert not at.exception
+    assert any("largest α0 possible" in e.value for e in at.error)
+
+
+def test_data_page_bad_uploads_get_messages_not_tracebacks():
+    at = open_page("data")
+    at.radio(key="data_source").set_value("Upload").run()
+    for name, content in (("bad.csv", b"a,b\n1,x\n2,y\n"), ("bad.npz", b"not a zip"), ("bad.mat", b"\x00\x01")):
+        at.file_uploader(key="data_upload").set_value((name, content, "application/octet-stream")).run()
+        assert not at.exception, name
+        assert at.error and "Cannot use this data" in at.error[0].value, name
+
+
+def test_data_page_unlabelled_csv_explains_missing_label_plots():
+    rows = "\n".join(f"{i % 7},{(i * 3) % 11},{i % 5}" for i in range(120))
+    at = open_page("data")
+    at.radio(key="data_source").set_value("Upload").run()
+    at.file_uploader(key="data_upload").set_value(("plain.csv", f"f1,f2,f3\n{rows}\n".encode(), "text/csv")).run()
+    no_errors(at)
+    assert at.selectbox(key="data_label_col").value == "(no labels)"
+    assert at.selectbox(key="data_protocol").value == "transductive"
+    assert "gtruth" not in at.multiselect(key="data_strategies").options
+    at.number_input(key="data_epochs").set_value(2).run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    infos = " ".join(i.value for i in at.info)
+    assert "No ROC curve" in infos and "no labels" in infos
+    at.button_group(key="data_view").set_value("Training dynamics").run()
+    no_errors(at)
+    assert any("need the true training labels" in i.value for i in at.info)
+
+
+def test_compare_page_leaderboard_roc_and_significance():
+    at = open_page("compare")
+    at.number_input(key="cmp_epochs").set_value(5).run()
+    at.slider(key="cmp_seeds").set_value(2).run()
+    at.button(key="cmp_run").click().run()
+    no_errors(at)
+    board = at.dataframe[0].value
+    assert list(board["method"]) == ["Blind", "Refine", "LOE-soft", "LOE-hard"]
+    assert {"AUROC", "AUPRC", "F1", "fit s", "p (paired t)", "sig."} <= set(board.columns)
+    assert board["sig."].iloc[0] == "baseline"
+    roc = charts(at)[0]
+    assert sum("AUROC" in (t.get("name") or "") for t in roc["data"]) == 4
+    assert len(at.get("download_button")) >= 4
+
+
+def test_sensitivity_page_runs_the_three_studies():
+    at = open_page("sensitivity")
+    at.number_input(key="sens_epochs").set_value(4).run()
+    at.text_input(key="sens_alpha0s").set_value("0.05, 0.1").run()
+    at.button(key="sens_run").click().run()
+    no_errors(at)
+    assert [chart_types(s)[0] for s in charts(at)] == ["scatter", "heatmap"]
+
+    at.button_group(key="sens_study").set_value("matrix").run()
+    at.text_input(key="sens_alphas").set_value("0.1").run()
+    at.multiselect(key="sens_strategies").set_value(["loe_hard"]).run()
+    at.button(key="sens_run").click().run()
+    no_errors(at)
+    assert chart_types(charts(at)[0]) == ["heatmap"]
+
+    at.button_group(key="sens_study").set_value("tau").run()
+    at.text_input(key="sens_taus").set_value("4, 16").run()
+    at.number_input(key="sens_rounds").set_value(2).run()
+    at.button(key="sens_run").click().run()
+    no_errors(at)
+    assert "1/τ" in charts(at)[0]["layout"]["xaxis"]["title"]["text"]
+    assert at.query_params["study"] == "tau"
