@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from adcore.data import LOE_PRESET, Component, DataError, Mixture
+from adcore.data.toy import TOY_TRAINING
 from adcore.experiment import ExperimentConfig, ExperimentResult
 from adcore.registry import BACKBONES, STRATEGIES
 
@@ -31,10 +32,10 @@ TOY_STRATEGIES = ["blind", "refine", "loe_soft", "loe_hard", "gtruth"]
 
 
 def toy_config(**changes) -> ExperimentConfig:
-    """The toy playground's default run: the LOE preset with the settings of LOE App. A."""
+    """The toy playground's default run: the LOE preset with the settings of LOE App. A
+    (lr 0.003 instead of 0.01, see ``adcore.data.toy.TOY_TRAINING``)."""
     base = dict(data="toy", protocol="fresh", alpha0=0.1, alpha=None, backbone="deepsvdd_rbf",
-                strategies=list(TOY_STRATEGIES), seeds=[0], epochs=200, batch_size=25, lr=0.01,
-                standardize=False, device="cpu")
+                strategies=list(TOY_STRATEGIES), seeds=[0], **TOY_TRAINING, standardize=False, device="cpu")
     base.update(changes)
     return ExperimentConfig(**base)
 

@@ -47,8 +47,9 @@ link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
     "toy_rows": lambda c: sup.mixture_rows(c.data_options["components"]),
 })
 
-for _k, _v in {"toy_alpha0": 0.1, "toy_alpha_same": True, "toy_alpha": 0.1, "toy_epochs": 200, "toy_seed": 0,
-               "toy_batch": 25, "toy_lr": 0.01, "toy_flags": True, "toy_log": True}.items():
+for _k, _v in {"toy_alpha0": 0.1, "toy_alpha_same": True, "toy_alpha": 0.1, "toy_epochs": DEFAULTS.epochs,
+               "toy_seed": 0, "toy_batch": DEFAULTS.batch_size, "toy_lr": DEFAULTS.lr, "toy_flags": True,
+               "toy_log": True}.items():
     st.session_state.setdefault(_k, _v)
 
 st.title("Toy playground")
@@ -93,7 +94,8 @@ with st.sidebar:
     with st.expander("Optimiser and parameters"):
         batch = st.number_input("Batch size", 2, 2000, key="toy_batch", help="LOE App. A: 25")
         lr = st.number_input("Learning rate", 1e-5, 1.0, key="toy_lr", format="%g",
-                             help="LOE App. A: 0.01")
+                             help="LOE App. A uses 0.01; 0.003 is steadier with our RBF initialisation "
+                                  "(docs/RESULTS.md)")
         bb_params = _ui.param_widgets("backbone", backbone, "toy_bb", link_cfg.backbone_params if link_cfg else None)
         sp = {s: _ui.param_widgets("strategy", s, "toy_sp") for s in strategies if STRATEGIES.get(s).params}
     st.caption(_ui.device_caption("cpu") + " — the toy models are tiny; the CPU is fastest for them.")

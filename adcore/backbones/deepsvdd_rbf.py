@@ -54,9 +54,11 @@ class RBFDeepSVDD(Backbone):
 
     @torch.no_grad()
     def setup(self, x):
-        for k in range(self.n_models):
+        shared = x.stride(0) == 0  # one training set expanded over all members: cluster it once
+        for k in range(1 if shared else self.n_models):
             km = KMeans(self.hp["n_centers"], n_init=10, random_state=0).fit(x[k].flatten(1).cpu().numpy())
-            self.rbf_centers[k] = torch.as_tensor(km.cluster_centers_, dtype=x.dtype)
+            centers = torch.as_tensor(km.cluster_centers_, dtype=x.dtype)
+            self.rbf_centers[slice(None) if shared else k] = centers
         if self.hp["center_init"] == "mean":
             self.center.copy_(self.output(x).mean(dim=1, keepdim=True))
 
