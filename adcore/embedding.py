@@ -61,7 +61,7 @@ def _prepare(Z: np.ndarray, max_dims: int = 50, seed: int = 0) -> np.ndarray:
 def tsne(Z: np.ndarray, seed: int = 0, n_jobs: int = 1) -> np.ndarray:
     """openTSNE, PCA initialisation; Barnes-Hut gradients (θ = 0.8) with a short schedule above 500
     points, exact below. One thread: on a busy 2-core machine n_jobs=2 was 3× slower, and the FFT
-    variant (numpy FFT fallback) 6× slower (docs/BENCHMARKS_APP.md)."""
+    variant (numpy FFT fallback) 6× slower (docs/BENCHMARKS.md)."""
     from openTSNE import TSNE
 
     n = len(Z)

@@ -119,7 +119,7 @@ def latent_view(page: str, key: str, result) -> None:
         k = member_picker(result, f"{page}_emb_member")
     if not labelled:
         st.caption("Colouring by true label is not offered: the training data has no labels.")
-    max_points = 2000 if method == "tsne" else 5000  # t-SNE costs more per point (docs/BENCHMARKS_APP.md)
+    max_points = 2000 if method == "tsne" else 5000  # t-SNE costs more per point (docs/BENCHMARKS.md)
     if method == "umap" and not warm_status()["done"]:
         st.caption("UMAP compiles its kernels on first use in this server (about 20 s, once).")
     with st.spinner(f"Computing {METHOD_NAMES[method]} of the training set's embedding…"):
