@@ -417,14 +417,7 @@ class DeepSVDDCNN(ConvBackbone, DeepSVDD):
         ConvBackbone.__init__(self, input_shape, seeds, **hp)
         self.arch = resolve_arch(hp, self.input_shape)
         self.net = LeNetEncoder(self.gens, self.input_shape, self.arch, bias=False, bn_affine=False)
-        rep_dim = self.net.dims[-1]
-        # the state DeepSVDD.losses / DeepSVDD.score read
-        self.register_buffer("center", torch.zeros(self.n_models, 1, rep_dim))
-        self.soft = hp["objective"] == "soft-boundary"
-        if self.soft:
-            self.register_buffer("radius", torch.zeros(self.n_models, 1))
-            self._n_train = 0
-            self._seen = 0
+        self.init_svdd_state(self.net.dims[-1])
 
     def _embed(self, x):
         return self.net(x)

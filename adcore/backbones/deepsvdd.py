@@ -63,8 +63,12 @@ class DeepSVDD(Backbone):
         dims = (self.n_features, *hidden_dims(hp["hidden"], self.n_features), hp["rep_dim"])
         self.dims = dims
         self.net = StackedMLP(self.gens, dims, bias=hp["bias"], activation=hp["activation"])
-        self.register_buffer("center", torch.zeros(self.n_models, 1, hp["rep_dim"]))
-        self.soft = hp["objective"] == "soft-boundary"
+        self.init_svdd_state(hp["rep_dim"])
+
+    def init_svdd_state(self, rep_dim: int) -> None:
+        """The center c (and, for the soft-boundary form, the radius R) that losses and score read."""
+        self.register_buffer("center", torch.zeros(self.n_models, 1, rep_dim))
+        self.soft = self.hp["objective"] == "soft-boundary"
         if self.soft:
             self.register_buffer("radius", torch.zeros(self.n_models, 1))
             self._n_train = 0
