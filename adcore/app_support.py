@@ -253,6 +253,7 @@ class RunStore:
 
 
 STORE = RunStore()
+DATASETS = RunStore(max_items=4)  # decoded uploads and built-in sets (cached_data)
 
 
 def run_key(cfg: ExperimentConfig, data_fingerprint: str = "", eval_sets: dict | None = None) -> str:
@@ -278,6 +279,20 @@ def run_cached(cfg: ExperimentConfig, *, dataset=None, data_fingerprint: str = "
         return result
 
     return key, store.get_or_run(key, fn, progress)
+
+
+def cached_data(key: list, load: Callable[[], object]):
+    """``load()`` once per ``key`` (JSON-able) for the whole server, keeping the last 4 datasets,
+    so that reruns of a page do not decode an upload again. Errors are raised, not stored."""
+    return DATASETS.get_or_run(json.dumps(key, sort_keys=True, default=str), lambda report: load())
+
+
+def load_upload_cached(raw: bytes, filename: str, labels: bytes | None = None, **options):
+    """(dataset, fingerprint) of an upload (:func:`adcore.data.load_upload`), through :func:`cached_data`."""
+    from adcore.data import load_upload
+
+    fp = fingerprint(raw + (labels or b""))
+    return cached_data([fp, filename, options], lambda: load_upload(raw, filename, labels, **options)), fp
 
 
 # ---------------------------------------------------------------- per-run quantities

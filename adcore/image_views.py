@@ -6,8 +6,7 @@ sharp (an 8×8 digit becomes a crisp 64×64 thumbnail).
 
 Typical use in a page::
 
-    g = gallery(split.train.X, scores, flags=flags, truth=split.train.y, k=8,
-                classes=split.train.classes, class_names=ds.meta.get("class_names"))
+    g = gallery(**run_images(result, k, "train"), k=8)     # or gallery(X, scores, flags=…, truth=…)
     st.image([it["image"] for it in g["most"]], caption=[it["caption"] for it in g["most"]])
 
     uris = thumbnail_uris(X_plotted, size=48)     # plotly: customdata, shown on click / in a hover card
@@ -64,31 +63,28 @@ def _label(v, names=None) -> str:
     return names[v] if names is not None and 0 <= v < len(names) else str(v)
 
 
-def gallery(images, scores, flags=None, truth=None, k: int = 8, classes=None, class_names=None,
-            size: int = 64, index=None) -> dict[str, list[dict]]:
-    """The ``k`` most and ``k`` least anomalous images by score (higher = more anomalous).
+def image_items(images, rows, scores, flags=None, truth=None, classes=None, class_names=None, size: int = 64,
+                index=None) -> list[dict]:
+    """One dict per image in ``rows`` (in that order): ``index``, ``rank`` (1 = most anomalous
+    among all ``scores``), ``score``, ``flag``, ``truth``, ``class``, ``caption``, ``image``
+    (Pillow) and ``uri``.
 
-    ``flags``: the strategy's latent labels of training images (True = treated as an
-    anomaly in the last epoch), None for test images; ``truth``: 0/1 labels when
-    known; ``classes``/``class_names``: each image's class; ``index``: the images'
-    positions to report (default 0..n-1). Returns ``{"most": [...], "least": [...]}``,
-    each item a dict with ``index``, ``rank`` (1 = most anomalous), ``score``,
-    ``flag``, ``truth``, ``class``, ``caption``, ``image`` (Pillow) and ``uri``.
-    NaN scores rank last.
+    ``flags``: the strategy's latent labels (True = treated as an anomaly; None where
+    unknown, or ``flags=None`` for none at all); ``truth``: 0/1 labels when known;
+    ``classes``/``class_names``: each image's class; ``index``: the images' positions
+    to report (default 0..n-1). NaN scores rank last.
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     n = len(scores)
     if len(images) != n:
         raise ValueError(f"{len(images)} images for {n} scores")
     index = np.arange(n) if index is None else np.asarray(index)
-    key = np.where(np.isfinite(scores), scores, -np.inf)
-    order = np.argsort(-key, kind="stable")
     ranks = np.empty(n, dtype=np.int64)
-    ranks[order] = np.arange(1, n + 1)
-    k = max(0, min(int(k), n))
+    ranks[_order(scores)] = np.arange(1, n + 1)
+    flags = None if flags is None else np.asarray(flags, dtype=object).reshape(-1)
 
     def item(i: int) -> dict:
-        flag = None if flags is None else bool(np.asarray(flags).reshape(-1)[i])
+        flag = None if flags is None or flags[i] is None else bool(flags[i])
         true = None if truth is None else int(np.asarray(truth).reshape(-1)[i])
         cls = None if classes is None else _label(np.asarray(classes).reshape(-1)[i], class_names)
         parts = [f"#{int(index[i])}", f"score {scores[i]:.4g}", f"rank {int(ranks[i])}/{n}"]
@@ -102,8 +98,45 @@ def gallery(images, scores, flags=None, truth=None, k: int = 8, classes=None, cl
         return {"index": int(index[i]), "rank": int(ranks[i]), "score": float(scores[i]), "flag": flag,
                 "truth": true, "class": cls, "caption": " · ".join(parts), "image": pil, "uri": data_uri(pil)}
 
+    return [item(int(i)) for i in rows]
+
+
+def _order(scores: np.ndarray) -> np.ndarray:
+    """Positions from the most to the least anomalous; NaN last."""
+    return np.argsort(-np.where(np.isfinite(scores), scores, -np.inf), kind="stable")
+
+
+def gallery(images, scores, k: int = 8, **kw) -> dict[str, list[dict]]:
+    """The ``k`` most and ``k`` least anomalous images by score (higher = more anomalous):
+    ``{"most": [...], "least": [...]}`` of :func:`image_items` (same keyword arguments)."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    order = _order(scores)
+    k = max(0, min(int(k), len(scores)))
     least = [i for i in order[::-1] if np.isfinite(scores[i])][:k]
-    return {"most": [item(i) for i in order[:k]], "least": [item(i) for i in least]}
+    return {"most": image_items(images, order[:k], scores, **kw), "least": image_items(images, least, scores, **kw)}
+
+
+def run_images(result, k: int, part: str = "train") -> dict:
+    """The keyword arguments of :func:`gallery`/:func:`image_items` for member ``k`` of a trained
+    run: its training (``part="train"``) or test images, their scores under the final model,
+    the latent labels of the last recorded epoch (training images of strategies that infer
+    them), true labels and classes."""
+    from adcore.app_support import train_scores
+
+    if part not in ("train", "test"):
+        raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+    data = getattr(result.split_of(k), part)
+    flags = None
+    if part == "train":
+        scores = train_scores(result, k)
+        if result.members[k].strategy != "blind":
+            h = result.history(k)
+            flags = np.full(len(data), None, dtype=object)
+            flags[h.sample_index[0]] = h.flags[-1, 0].astype(bool)
+    else:
+        scores = result.test_scores[k]
+    return {"images": data.X, "scores": scores, "flags": flags, "truth": data.y, "classes": data.classes,
+            "class_names": data.meta.get("class_names")}
 
 
 def image_grid(images, n_cols: int = 8, size: int = 48, pad: int = 2):

@@ -319,13 +319,15 @@ def iad_h_figure(extra: dict) -> go.Figure:
 # ---------------------------------------------------------------- latent space
 
 def embedding_scatter(coords, color, kind: str = "label", title: str = "", note: str = "",
-                      color_name: str = "") -> go.Figure:
-    """Scatter of 2-D coordinates coloured by a label (0/1) or a continuous value (``kind='value'``)."""
+                      color_name: str = "", ids=None) -> go.Figure:
+    """Scatter of 2-D coordinates coloured by a label (0/1) or a continuous value (``kind='value'``).
+    ``ids`` (one int per point) become the points' ``customdata``, so a selection names its points."""
     coords = np.asarray(coords)
+    ids = np.arange(len(coords)) if ids is None else np.asarray(ids)
     fig = go.Figure()
     if kind == "value":
         v = np.asarray(color, float)
-        fig.add_trace(go.Scattergl(x=coords[:, 0], y=coords[:, 1], mode="markers", name=color_name,
+        fig.add_trace(go.Scattergl(x=coords[:, 0], y=coords[:, 1], mode="markers", name=color_name, customdata=ids,
                                    marker=dict(color=v, colorscale="Viridis", size=5, opacity=0.85,
                                                colorbar=dict(title=color_name or "value")),
                                    hovertemplate=f"{color_name} %{{marker.color:.3g}}<extra></extra>"))
@@ -335,7 +337,7 @@ def embedding_scatter(coords, color, kind: str = "label", title: str = "", note:
                                                                       1: "latent label: anomaly"}
         for v, c in ((0, NORMAL), (1, ANOMALY)):
             m = lab == v
-            fig.add_trace(go.Scattergl(x=coords[m, 0], y=coords[m, 1], mode="markers",
+            fig.add_trace(go.Scattergl(x=coords[m, 0], y=coords[m, 1], mode="markers", customdata=ids[m],
                                        name=f"{names[v]} ({int(m.sum())})",
                                        marker=dict(color=c, size=5, opacity=0.8 if v else 0.55)))
     if note:

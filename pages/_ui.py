@@ -14,6 +14,28 @@ from adcore.embedding import warm_status, warm_up_in_background
 from adcore.registry import BACKBONES, STRATEGIES
 
 
+def ensure_app_navigation() -> None:
+    """Call first in every page. A fresh server whose first request names a page other than the
+    main one runs that page file directly, in Streamlit's legacy ``pages/`` mode (v1 navigation,
+    no ``app.py``); until ``st.navigation`` has been called once, Streamlit assumes that mode.
+    Leave it and rerun through ``app.py``'s navigation, which keeps the requested page."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def keep_widget_state(prefixes: tuple[str, ...]) -> None:
+    """Keep the values of widgets whose keys start with ``prefixes`` through runs that do not draw
+    them (e.g. the data page stops before its sidebar while no file is uploaded): Streamlit drops
+    the state of widgets missing from a run; writing it back first keeps it (Streamlit docs, widget
+    behaviour). Only for value widgets (not buttons, uploaders or charts, whose state cannot be set)."""
+    for key in list(st.session_state.keys()):
+        if key.startswith(prefixes):
+            st.session_state[key] = st.session_state[key]
+
+
 def start_warmup() -> None:
     """Once per server process: train the default toy run and compile UMAP, in a background thread."""
     if os.environ.get("ADLAB_NO_WARMUP"):

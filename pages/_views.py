@@ -7,15 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from adcore import app_support as sup
-from adcore import plots
+from adcore import image_views, plots
 from adcore.embedding import METHOD_NAMES, embed_2d, warm_status
 
-VIEWS = ["Scores & ROC", "Latent space", "Training dynamics", "IAD weights", "Downloads"]
+VIEWS = ["Scores & ROC", "Latent space", "Images", "Training dynamics", "IAD weights", "Downloads"]
 CHART = {"config": {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}}
 
 
-def chart(fig, key: str | None = None):
-    st.plotly_chart(fig, key=key, **CHART)
+def chart(fig, key: str | None = None, **kw):
+    return st.plotly_chart(fig, key=key, **CHART, **kw)
 
 
 def cached_fig(run_key: str, name: tuple, build):
@@ -53,7 +53,8 @@ def member_picker(result, key: str, members: list[int] | None = None, label: str
 def run_views(page: str, key: str, result) -> None:
     """The view switcher and the chosen view of one run."""
     iad = [k for k, m in enumerate(result.members) if m.strategy == "iad"]
-    views = VIEWS if iad else [v for v in VIEWS if v != "IAD weights"]
+    images = is_image_run(result)
+    views = [v for v in VIEWS if (v != "IAD weights" or iad) and (v != "Images" or images)]
     vkey = f"{page}_view"
     if st.session_state.get(vkey) not in views:
         st.session_state[vkey] = views[0]
@@ -62,6 +63,8 @@ def run_views(page: str, key: str, result) -> None:
         scores_view(page, key, result)
     elif view == "Latent space":
         latent_view(page, key, result)
+    elif view == "Images":
+        images_view(page, key, result)
     elif view == "Training dynamics":
         dynamics_view(key, result)
     elif view == "IAD weights":
@@ -119,7 +122,7 @@ def latent_view(page: str, key: str, result) -> None:
         k = member_picker(result, f"{page}_emb_member")
     if not labelled:
         st.caption("Colouring by true label is not offered: the training data has no labels.")
-    max_points = 2000 if method == "tsne" else 5000  # t-SNE costs more per point (docs/BENCHMARKS.md)
+    max_points = 5000
     if method == "umap" and not warm_status()["done"]:
         st.caption("UMAP compiles its kernels on first use in this server (about 20 s, once).")
     with st.spinner(f"Computing {METHOD_NAMES[method]} of the training set's embedding…"):
@@ -136,8 +139,52 @@ def latent_view(page: str, key: str, result) -> None:
         color = np.log10(np.maximum(color, 1e-12)) if np.all(color > 0) else color
         name = "log10 score" if np.all(sup.train_scores(result, k)[rows] > 0) else "score"
     title = f"{METHOD_NAMES[method]} of the {plots.display_name(result.members[k].strategy)} embedding (training set)"
-    chart(plots.embedding_scatter(emb.coords, color, kind, title=title, color_name=name,
-                                  note=f"{emb.note} · computed in {emb.seconds:.1f} s"), key=f"{page}_emb")
+    fig = plots.embedding_scatter(emb.coords, color, kind, title=title, color_name=name, ids=rows,
+                                  note=f"{emb.note} · computed in {emb.seconds:.1f} s")
+    if not is_image_run(result):
+        chart(fig, key=f"{page}_emb")
+        return
+    fig.update_layout(dragmode="select")  # dragging selects points (box); the toolbar switches to lasso or pan
+    event = chart(fig, key=f"{page}_emb", on_select="rerun", selection_mode=("points", "box", "lasso"))
+    picked = [int(p["customdata"]) for p in event["selection"]["points"] if p.get("customdata") is not None]
+    if not picked:
+        st.caption("Click a point, or drag a box or lasso over points, to see their images here.")
+        return
+    st.markdown(f"**{len(picked):,} selected training image(s)**" + (" — the first 24:" if len(picked) > 24 else ""))
+    thumbnails(image_views.image_items(**image_views.run_images(result, k, "train"), rows=picked[:24]), per_row=8)
+
+
+def is_image_run(result) -> bool:
+    return result.split_of(0).train.kind == "image"
+
+
+def thumbnails(items: list[dict], per_row: int = 8) -> None:
+    """Images in a grid, each with its score, rank, latent and true label and class."""
+    for start in range(0, len(items), per_row):
+        cols = st.columns(per_row)
+        for col, it in zip(cols, items[start : start + per_row]):
+            col.image(it["image"], width="stretch")
+            col.caption(it["caption"].replace(" · ", "  \n"))
+
+
+def images_view(page: str, key: str, result) -> None:
+    c1, c2, c3 = st.columns([1.3, 1, 1])
+    with c1:
+        k = member_picker(result, f"{page}_gal_member")
+    with c2:
+        part = st.segmented_control("Images of the", ["train", "test"], key=f"{page}_gal_part", default="train",
+                                    required=True, format_func={"train": "training set", "test": "test set"}.get)
+    with c3:
+        n = st.slider("Images per row", 4, 12, 8, key=f"{page}_gal_n")
+    g = sup.STORE.memo((key, "gallery", k, part, n),
+                       lambda: image_views.gallery(**image_views.run_images(result, k, part), k=n))
+    where = "training images, scored by the final model" if part == "train" else "test images"
+    st.markdown(f"**Most anomalous {where}** (highest scores)")
+    thumbnails(g["most"], per_row=n)
+    st.markdown(f"**Least anomalous {where}** (lowest scores)")
+    thumbnails(g["least"], per_row=n)
+    st.caption("Rank 1 = the highest score. *latent*: whether the strategy treated the image as an anomaly in the "
+               "last recorded epoch (not shown for Blind, which treats everything as normal, or for test images).")
 
 
 def dynamics_view(key: str, result) -> None:

@@ -13,6 +13,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
 from pages import _ui, _views
 
+_ui.ensure_app_navigation()
 PAGE = "cmp"
 DEFAULTS = ExperimentConfig(data="toy", protocol=None, alpha0=0.1, backbone="deepsvdd_rbf",
                             strategies=sup.order_strategies(["blind", "refine", "loe_hard", "loe_soft"]), seeds=[0, 1, 2],
@@ -39,7 +40,8 @@ st.markdown("Several strategies, each trained with several seeds, on one data se
 options = dict(DATASETS)
 current = st.session_state.get("data_current")
 if current is not None and current[2] and current[2] not in options:
-    options[current[2]] = f"{current[2]} (from the Your data page)"
+    roles = "".join(f", {k} {v}" for k, v in current[3]["protocol_options"].items())
+    options[current[2]] = f"{current[2]} (from the Your data page: {current[3]['protocol']}{roles})"
 if st.session_state["cmp_data"] not in options:
     st.session_state["cmp_data"] = "toy"
 with st.sidebar:
@@ -47,7 +49,8 @@ with st.sidebar:
     data = st.selectbox("Data set", list(options), key="cmp_data", format_func=options.get)
     alpha0 = st.slider("True contamination α0 (α = α0)", 0.0, 0.4, key="cmp_alpha0", step=0.01)
     kind = current[0].kind if current is not None and data == current[2] else "tabular"
-    backbone = _ui.backbone_select("cmp_backbone", kind, default="deepsvdd_rbf" if data == "toy" else "deepsvdd")
+    backbone = _ui.backbone_select("cmp_backbone", kind, default="deepsvdd_rbf" if data == "toy" else
+                                   "deepsvdd_cnn" if kind == "image" else "deepsvdd")
     strategies = _ui.strategy_select("cmp_strategies", STRATEGIES.names(), DEFAULTS.strategies, "Methods")
     n_seeds = st.slider("Seeds per method", 1, 10, key="cmp_seeds")
     epochs = st.number_input("Epochs", 1, 5000, key="cmp_epochs")
@@ -59,11 +62,11 @@ with st.sidebar:
 
 if "blind" not in strategies:
     st.info("Add Blind to the methods to get the paired significance test against it.")
-dataset, fp = None, ""
+dataset, fp, from_data_page = None, "", {}
 if current is not None and data == current[2]:
-    dataset, fp = current[0], current[1]
+    dataset, fp, from_data_page = current[0], current[1], current[3]
 try:
-    cfg = ExperimentConfig(data=data, alpha0=float(alpha0), backbone=backbone, strategies=strategies,
+    cfg = ExperimentConfig(data=data, **from_data_page, alpha0=float(alpha0), backbone=backbone, strategies=strategies,
                            seeds=list(range(int(n_seeds))), epochs=int(epochs), batch_size=int(batch), lr=float(lr),
                            device=device, standardize=False if data == "toy" else None)
     cfg.validate()

@@ -7,19 +7,27 @@ import pandas as pd
 import streamlit as st
 
 from adcore import app_support as sup
-from adcore.data import DataError, load_csv, load_mat, load_npz, load_sklearn
+from adcore.data import UPLOAD_TYPES, DataError, load, load_sklearn, upload_kind
+from adcore.data.image_protocols import CLASS_PROTOCOLS
 from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
-from pages import _ui, _views
+from pages import _images, _ui, _views
 
+_ui.ensure_app_navigation()
 PAGE = "data"
 DEFAULTS = ExperimentConfig(data="sklearn:breast_cancer", protocol="split", alpha0=0.1, backbone="deepsvdd",
                             strategies=sup.order_strategies(["blind", "loe_hard", "loe_soft"]), seeds=[0], epochs=30, batch_size=128,
                             lr=1e-3, device="auto")
 BUILTIN = {"breast_cancer": "Breast cancer (benign normal, malignant anomalous)",
            "wine": "Wine (one class normal, the others anomalous)",
-           "digits": "Digits (one digit normal, the others anomalous)"}
+           "digits": "Digits as 64 features (one digit normal, the others anomalous)",
+           "digits_images": "Digits as 8×8 images (choose the normal digits; CNN backbones)"}
 LABEL_GUESS = ("label", "labels", "y", "class", "target", "outlier", "anomaly", "is_anomaly")
+
+
+def _builtin_of(cfg) -> str:
+    return "digits_images" if cfg.data.startswith("images:") else cfg.data.split(":")[1]
+
 
 st.session_state.setdefault("data_source", "Built-in")
 for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_protocol": "split",
@@ -27,21 +35,32 @@ for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_pr
                "data_seeds": "0", "data_device": "auto", "data_batch": 128, "data_lr": 1e-3,
                "data_shortage": "error"}.items():
     st.session_state.setdefault(_k, _v)
+_ui.keep_widget_state(("data_protocol", "data_cls_", "data_alpha", "data_shortage", "data_backbone", "data_strategies",
+                       "data_epochs", "data_seeds", "data_device", "data_batch", "data_lr", "data_bb_", "data_sp_",
+                       "data_img_", "data_builtin", "data_normal_class", "data_label_col", "data_anomaly_value",
+                       "data_onehot"))
 link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
-    "data_builtin": lambda c: c.data.split(":")[1], "data_normal_class": lambda c: int(c.data.split(":")[2]),
+    "data_builtin": _builtin_of, "data_normal_class": lambda c: int(c.data.split(":")[2]),
     "data_protocol": lambda c: c.protocol, "data_alpha0": lambda c: float(c.alpha0),
     "data_alpha_same": lambda c: c.alpha is None, "data_alpha": lambda c: float(c.alpha or c.alpha0),
     "data_backbone": lambda c: c.backbone, "data_strategies": lambda c: list(c.strategies),
     "data_epochs": lambda c: int(c.epochs), "data_seeds": lambda c: ",".join(map(str, c.seeds)),
     "data_device": lambda c: c.device, "data_batch": lambda c: int(c.batch_size or 128),
     "data_lr": lambda c: float(c.lr), "data_shortage": lambda c: c.shortage,
+    "data_img_size": lambda c: c.data_options["size"], "data_img_channels": lambda c: c.data_options["channels"],
+    "data_img_l1": lambda c: c.data_options["l1_normalize"],
+    "data_cls_normal": lambda c: list(c.protocol_options["normal_class"]),
+    "data_cls_anomaly": lambda c: list(c.protocol_options["anomaly_class"]),
+    "data_cls_one_normal": lambda c: c.protocol_options["normal_class"],
+    "data_cls_unseen": lambda c: c.protocol_options["unseen_class"],
 })
 
 st.title("Your data")
 st.markdown("Train on a built-in data set or on your own file. The **protocol** decides how a contaminated "
             "training set and a test set are made: `split` moves real anomalies into training until the "
             "contamination is α0; `loe` contaminates with noisy copies of anomalies (LOE Sec. 4.3); "
-            "`transductive` trains and scores the same data (IAD), also for data without labels.")
+            "`transductive` trains and scores the same data (IAD), also for data without labels. Data with "
+            "classes (images) adds `one_vs_rest`, `leave_one_class_out` and `seen_unseen`.")
 
 source = st.radio("Data", ["Built-in", "Upload"], key="data_source", horizontal=True)
 ds, fingerprint, data_name, data_options = None, "", "", {}
@@ -49,21 +68,24 @@ try:
     if source == "Built-in":
         c1, c2 = st.columns([2, 1])
         name = c1.selectbox("Data set (scikit-learn)", list(BUILTIN), key="data_builtin", format_func=BUILTIN.get)
-        normal = None
-        if name != "breast_cancer":
-            normal = int(c2.number_input("Normal class", 0, 9 if name == "digits" else 2, key="data_normal_class"))
-        data_name = f"sklearn:{name}" + ("" if normal is None else f":{normal}")
-        ds = load_sklearn(name, normal)
-        with st.expander("Preview"):
-            st.dataframe(pd.DataFrame(ds.X[:8], columns=ds.feature_names).assign(anomaly=ds.y[:8]), height=240)
+        if name == "digits_images":
+            data_name, data_options = "images:digits", _images.image_options()
+            ds = sup.cached_data([data_name, data_options], lambda: load(data_name, **data_options))
+        else:
+            normal = None
+            if name != "breast_cancer":
+                normal = int(c2.number_input("Normal class", 0, 9 if name == "digits" else 2, key="data_normal_class"))
+            data_name = f"sklearn:{name}" + ("" if normal is None else f":{normal}")
+            ds = load_sklearn(name, normal)
+            with st.expander("Preview"):
+                st.dataframe(pd.DataFrame(ds.X[:8], columns=ds.feature_names).assign(anomaly=ds.y[:8]), height=240)
     else:
-        up = st.file_uploader("CSV, NPZ (arrays X and y) or ODDS .mat (X and y)", type=["csv", "npz", "mat"],
-                              key="data_upload")
+        up = st.file_uploader(f"{UPLOAD_TYPES}. CSV: one row per sample; NPZ: arrays X and y; .mat: X and y; "
+                              "zip: one folder of images per class", type=None, key="data_upload")
         if up is not None:
-            raw = up.getvalue()
-            fingerprint, data_name = sup.fingerprint(raw), up.name
-            suffix = up.name.rsplit(".", 1)[-1].lower()
-            if suffix == "csv":
+            raw, data_name = up.getvalue(), up.name
+            kind = upload_kind(up.name)
+            if kind == "csv":
                 try:
                     head = pd.read_csv(io.BytesIO(raw), nrows=2000)
                 except Exception as err:  # noqa: BLE001 - any parser failure is a bad upload
@@ -78,51 +100,64 @@ try:
                     default = "1" if "1" in values else min(values, key=lambda v: (head[label_col].astype(str) == v).sum())
                     anomaly_value = c2.selectbox("Value meaning “anomaly”", values, index=values.index(default),
                                                  key="data_anomaly_value")
-                ds = load_csv(io.BytesIO(raw), None if label_col == "(no labels)" else label_col, anomaly_value,
-                              categorical="onehot" if st.checkbox("one-hot encode text columns",
-                                                                  key="data_onehot") else "error")
+                onehot = st.checkbox("one-hot encode text columns", key="data_onehot")
                 data_options = {"label_col": None if label_col == "(no labels)" else label_col,
-                                "anomaly_value": anomaly_value}
+                                "anomaly_value": anomaly_value, "categorical": "onehot" if onehot else None}
+                data_options = {k: v for k, v in data_options.items() if v is not None}
                 st.dataframe(head.head(8), height=240)
-            elif suffix == "npz":
-                ds = load_npz(io.BytesIO(raw))
-            else:
-                ds = load_mat(io.BytesIO(raw))
-            ds.name = up.name.rsplit(".", 1)[0]
+            labels = None
+            if kind == "idx":
+                lab = st.file_uploader("Labels file of these images (IDX, optional: without it the data has no "
+                                       "classes)", type=None, key="data_upload_labels")
+                labels = None if lab is None else lab.getvalue()
+            ds, fingerprint = sup.load_upload_cached(raw, up.name, labels, **data_options)
+            if ds.kind == "image":
+                data_options = _images.image_options()
+                if data_options:
+                    ds, fingerprint = sup.load_upload_cached(raw, up.name, labels, **data_options)
 except DataError as err:
     st.error(f"Cannot use this data: {err}")
     ds = None
 if ds is None:
     if source == "Upload" and st.session_state.get("data_upload") is None:
-        st.info("Upload a file to start. CSV: one row per sample, numeric features, optionally a label column.")
+        st.info(f"Upload a file to start: {UPLOAD_TYPES}.")
     st.stop()
 
-st.session_state["data_current"] = (ds, fingerprint, data_name)  # the Compare page can reuse it
-m = st.columns(4)
-m[0].metric("Samples", f"{len(ds):,}")
-m[1].metric("Features", "×".join(map(str, ds.input_shape)))
-m[2].metric("Anomalies", "unknown" if ds.y is None else f"{ds.n_anomalies:,}")
-m[3].metric("Contamination", "unknown" if ds.y is None else f"{ds.contamination:.1%}")
-if ds.y is None:
+if ds.kind == "image":
+    _images.preview(ds)
+else:
+    m = st.columns(4)
+    m[0].metric("Samples", f"{len(ds):,}")
+    m[1].metric("Features", "×".join(map(str, ds.input_shape)))
+    m[2].metric("Anomalies", "unknown" if ds.y is None else f"{ds.n_anomalies:,}")
+    m[3].metric("Contamination", "unknown" if ds.y is None else f"{ds.contamination:.1%}")
+if ds.y is None and ds.classes is None:
     st.info("This data has no labels: training uses the `transductive` protocol, metrics and the plots that need "
             "labels are replaced by a note, and G-truth is not offered.")
 
+if st.session_state.get("data_kind_seen", ds.kind) != ds.kind:  # images ↔ tables: the kind's default backbone
+    st.session_state.pop("data_backbone", None)
+st.session_state["data_kind_seen"] = ds.kind
+
 with st.sidebar:
     st.header("Protocol")
-    protocols = ["split", "loe", "transductive"] if ds.y is not None else ["transductive"]
+    protocols = _images.protocols_for(ds)
     if st.session_state.get("data_protocol") not in protocols:
         st.session_state["data_protocol"] = protocols[0]
     protocol = st.selectbox("Protocol", protocols, key="data_protocol")
+    protocol_options = _images.class_roles(ds, protocol) if protocol in CLASS_PROTOCOLS else {}
     alpha0 = st.slider("True contamination α0", 0.0, 0.5, key="data_alpha0", step=0.01)
-    shortage = st.selectbox("If anomalies run out", ["error", "reduce_normals", "lower_alpha0"],
-                            key="data_shortage", help="split protocol: stop with a message, train on fewer "
-                                                      "normals to keep α0, or lower α0") if protocol == "split" \
-        else "error"
+    shortage = "error"
+    if protocol == "split" or protocol in CLASS_PROTOCOLS:
+        shortage = st.selectbox("If anomalies run out", ["error", "reduce_normals", "lower_alpha0"],
+                                key="data_shortage", help="stop with a message, train on fewer normals to keep "
+                                                          "α0, or lower α0")
     same = st.checkbox("Strategies know α0 (α = α0)", key="data_alpha_same")
     alpha = None if same else st.slider("Assumed contamination α", 0.0, 0.5, key="data_alpha", step=0.01)
     st.header("Model")
-    backbone = _ui.backbone_select("data_backbone", ds.kind, default="deepsvdd")
-    available = [s for s in STRATEGIES.names() if ds.y is not None or not STRATEGIES.get(s).needs_labels]
+    backbone = _ui.backbone_select("data_backbone", ds.kind, default="deepsvdd_cnn" if ds.kind == "image" else "deepsvdd")
+    labelled = ds.y is not None or protocol in CLASS_PROTOCOLS
+    available = [s for s in STRATEGIES.names() if labelled or not STRATEGIES.get(s).needs_labels]
     strategies = _ui.strategy_select("data_strategies", available, DEFAULTS.strategies)
     epochs = st.number_input("Epochs", 1, 5000, key="data_epochs")
     seeds_text = st.text_input("Seeds (comma-separated)", key="data_seeds")
@@ -135,8 +170,11 @@ with st.sidebar:
         sp = {s: _ui.param_widgets("strategy", s, "data_sp") for s in strategies if STRATEGIES.get(s).params}
 
 try:
-    cfg = ExperimentConfig(data=data_name, data_options={k: v for k, v in data_options.items() if v is not None},
-                           protocol=protocol, alpha0=float(alpha0), alpha=None if alpha is None else float(alpha),
+    if any(v in ([], None) for v in protocol_options.values()):
+        raise ValueError("choose the classes' roles in the sidebar (at least one normal and one anomaly class)")
+    cfg = ExperimentConfig(data=data_name, data_options=data_options, protocol=protocol,
+                           protocol_options=protocol_options, alpha0=float(alpha0),
+                           alpha=None if alpha is None else float(alpha),
                            backbone=backbone, backbone_params=bb_params, strategies=strategies,
                            strategy_params={s: p for s, p in sp.items() if p}, seeds=_ui.parse_seeds(seeds_text),
                            epochs=int(epochs), batch_size=int(batch), lr=float(lr), device=device, shortage=shortage)
@@ -145,6 +183,8 @@ except ValueError as err:
     st.error(f"Impossible settings: {err}")
     st.stop()
 _ui.sync_query(cfg, DEFAULTS)
+st.session_state["data_current"] = (ds, fingerprint, data_name, {  # the Compare page reuses data and protocol
+    "data_options": data_options, "protocol": protocol, "protocol_options": protocol_options})
 
 c1, c2 = st.columns([1, 4])
 if c1.button("Train", type="primary", key="data_train", icon=":material/play_arrow:"):
@@ -158,7 +198,8 @@ if pending is not None:
     st.session_state.pop("data_pending", None)
     if out is not None:
         runs = st.session_state.setdefault("data_runs", [])
-        label = f"{data_name} · {protocol} · α0={alpha0:g} · {backbone} · {', '.join(strategies)} · {epochs} ep"
+        roles = "".join(f" {k}={v}" for k, v in protocol_options.items())
+        label = f"{data_name} · {protocol}{roles} · α0={alpha0:g} · {backbone} · {', '.join(strategies)} · {epochs} ep"
         runs[:] = [r for r in runs if r[0] != out[0]][-7:] + [(out[0], label)]
         st.session_state["data_show"] = out[0]
 
@@ -174,6 +215,7 @@ result = sup.STORE.get(key)
 info = result.splits[0].info
 st.caption(f"Trained on {sup.device_text(result)} in {result.seconds:.1f} s · protocol {info['protocol']} · "
            f"{info['n_train']} training samples ({info.get('n_train_anomalies', 'unknown')} anomalies), "
-           f"{info['n_test']} test samples" + (f" · {info['shortage']}" if "shortage" in info else ""))
+           f"{info['n_test']} test samples" + (f" · {info['shortage']}" if "shortage" in info else "") +
+           (f" · normal classes {', '.join(info['normal_classes'])}" if info.get("normal_classes") else ""))
 _views.show_metrics(result)
 _views.run_views(PAGE, key, result)

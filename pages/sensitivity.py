@@ -12,6 +12,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
 from pages import _ui, _views
 
+_ui.ensure_app_navigation()
 PAGE = "sens"
 DEFAULTS = ExperimentConfig(data="toy", alpha0=0.1, backbone="deepsvdd_rbf", strategies=sup.order_strategies(
                             ["blind", "refine", "loe_hard", "loe_soft"]), seeds=[0], epochs=60, batch_size=25, lr=0.01,

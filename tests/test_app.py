@@ -31,6 +31,17 @@ def charts(at) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+def typed_array(value) -> list:
+    """A plotly JSON array, also when it is encoded as {"dtype", "bdata"} (plotly ≥ 6)."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)
+
+
 def chart_types(spec) -> list[str]:
     return [t.get("type", "scatter") for t in spec["data"]]
 
@@ -216,3 +227,128 @@ def test_sensitivity_page_runs_the_three_studies():
     no_errors(at)
     assert "1/τ" in charts(at)[0]["layout"]["xaxis"]["title"]["text"]
     assert at.query_params["study"] == "tau"
+
+
+# -- image data ----------------------------------------------------------------------------------
+def shapes_zip(per_class: int = 24, size: int = 16, bad_entry: str | None = None) -> bytes:
+    """A zip of class folders: 'blob' (a bright square in the middle), 'bars' and 'ring' (other shapes)."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    draw = {"blob": lambda a: a.__setitem__((slice(5, 11), slice(5, 11)), 1.0),
+            "bars": lambda a: a.__setitem__((slice(None), slice(None, None, 4)), 1.0),
+            "ring": lambda a: (a.__setitem__((slice(2, 14), slice(2, 14)), 1.0),
+                               a.__setitem__((slice(4, 12), slice(4, 12)), 0.0))}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, paint in draw.items():
+            for i in range(per_class):
+                a = rng.random((size, size)) * 0.2
+                paint(a)
+                png = io.BytesIO()
+                Image.fromarray((np.clip(a, 0, 1) * 255).astype("uint8")).save(png, format="PNG")
+                zf.writestr(f"shapes/{name}/{i}.png", png.getvalue())
+        if bad_entry:
+            zf.writestr(bad_entry, b"x")
+    return buf.getvalue()
+
+
+def test_data_page_builtin_digit_images_train_gallery_and_latent_selection():
+    at = open_page("data")
+    at.selectbox(key="data_builtin").set_value("digits_images").run()
+    no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Image size"] == "8×8" and metrics["Classes"] == "10" and metrics["Channels"] == "grey"
+    assert len(at.get("image")) == 10  # a few examples of every class
+    assert at.selectbox(key="data_protocol").value == "one_vs_rest"
+    assert at.selectbox(key="data_backbone").value == "deepsvdd_cnn"  # the image default
+    at.multiselect(key="data_cls_normal").set_value(["3"]).run()
+    at.selectbox(key="data_img_size").set_value(16).run()
+    assert {m.label: m.value for m in at.metric}["Image size"] == "16×16"
+    at.number_input(key="data_epochs").set_value(3).run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    assert metrics_df(at)["AUROC"].between(0, 1).all()
+    assert any("normal classes 3" in c.value for c in at.caption)
+    assert json.loads(at.query_params["protocol_options"]) == {"normal_class": ["3"]}
+    assert json.loads(at.query_params["data_options"]) == {"size": 16}
+
+    at.button_group(key="data_view").set_value("Images").run()
+    no_errors(at)
+    at.selectbox(key="data_gal_member").set_value(2).run()  # LOE-hard infers latent labels
+    captions = [c.value for c in at.caption if "score" in c.value and "rank" in c.value]
+    assert len(captions) == 2 * 8  # 8 most and 8 least anomalous training images
+    ranks = [int(c.split("rank ")[1].split("/")[0]) for c in captions]
+    assert ranks[:8] == list(range(1, 9)) and ranks[8] == int(captions[0].split("/")[1].split()[0])
+    assert all("latent:" in c and "class " in c for c in captions)
+    assert any("latent: anomaly" in c for c in captions[:8])  # LOE flags the top-scored images
+    at.button_group(key="data_gal_part").set_value("test").run()
+    no_errors(at)
+    test_caps = [c.value for c in at.caption if "score" in c.value and "rank" in c.value]
+    assert len(test_caps) == 16 and not any("latent:" in c for c in test_caps)
+
+    at.button_group(key="data_view").set_value("Latent space").run()
+    no_errors(at)
+    assert any("Click a point" in c.value for c in at.caption)
+    spec = charts(at)[-1]
+    picked = [typed_array(spec["data"][0]["customdata"])[0], typed_array(spec["data"][-1]["customdata"])[0]]
+    at.session_state["data_emb"] = {"selection": {"points": [{"customdata": p} for p in picked],
+                                                  "point_indices": [0, 0], "box": [], "lasso": []}}
+    at.run()
+    no_errors(at)
+    assert any("2 selected training image(s)" in m.value for m in at.markdown)
+    shown = [c.value for c in at.caption if "rank" in c.value]
+    assert [int(c.split("#")[1].split()[0]) for c in shown] == picked
+
+
+def test_data_page_image_zip_upload_and_bad_zip():
+    at = open_page("data")
+    at.radio(key="data_source").set_value("Upload").run()
+    at.file_uploader(key="data_upload").set_value(("shapes.zip", shapes_zip(), "application/zip")).run()
+    no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images"] == "72" and metrics["Image size"] == "16×16" and metrics["Classes"] == "3"
+    assert at.multiselect(key="data_cls_normal").options == ["bars", "blob", "ring"]
+    at.selectbox(key="data_protocol").set_value("seen_unseen").run()
+    at.selectbox(key="data_cls_one_normal").set_value("blob").run()
+    at.selectbox(key="data_cls_unseen").set_value("ring").run()
+    at.slider(key="data_alpha0").set_value(0.05).run()
+    at.number_input(key="data_epochs").set_value(2).run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    assert metrics_df(at)["AUROC"].notna().all()
+    at.button_group(key="data_view").set_value("Images").run()
+    at.button_group(key="data_gal_part").set_value("test").run()
+    no_errors(at)
+    classes = {c.value.split("class ")[1] for c in at.caption if "rank" in c.value}
+    assert "ring" in classes  # the unseen class is in the test set
+
+    at.file_uploader(key="data_upload").set_value(
+        ("evil.zip", shapes_zip(4, bad_entry="../x.png"), "application/zip")).run()
+    assert not at.exception
+    assert at.error and "points outside" in at.error[0].value
+    at.file_uploader(key="data_upload").set_value(("notes.txt", b"hello", "text/plain")).run()
+    assert not at.exception and "unknown file type" in at.error[0].value
+
+
+def test_compare_page_reuses_image_data_and_class_protocol_of_the_data_page():
+    at = open_page("data")
+    at.selectbox(key="data_builtin").set_value("digits_images").run()
+    at.multiselect(key="data_cls_normal").set_value(["7"]).run()
+    at.switch_page("pages/compare.py").run()
+    no_errors(at)
+    assert "images:digits (from the Your data page: one_vs_rest, normal_class ['7'])" in \
+        at.selectbox(key="cmp_data").options
+    at.selectbox(key="cmp_data").set_value("images:digits").run()
+    assert at.selectbox(key="cmp_backbone").value == "deepsvdd_cnn"
+    at.multiselect(key="cmp_strategies").set_value(["blind", "loe_hard"]).run()
+    at.slider(key="cmp_seeds").set_value(2).run()
+    at.number_input(key="cmp_epochs").set_value(2).run()
+    at.button(key="cmp_run").click().run()
+    no_errors(at)
+    assert list(at.dataframe[0].value["method"]) == ["Blind", "LOE-hard"]
+    assert json.loads(at.query_params["protocol_options"]) == {"normal_class": ["7"]}

@@ -312,3 +312,54 @@ def test_feature_extractor_only_with_local_weights():
     if "resnet18" not in found:
         with pytest.raises(DataError, match="nothing is downloaded"):
             im.extract_features(np.zeros((1, 3, 8, 8), np.float32), "resnet18")
+
+
+# -- uploads (the app's data page) ----------------------------------------------------------------
+def test_load_upload_dispatches_by_file_type():
+    from adcore.data import load_upload, upload_kind
+
+    zipped = make_zip({"cat/1.png": png(value=10), "cat/2.png": png(value=20), "dog/1.png": png(value=200)})
+    ds = load_upload(zipped.getvalue(), "pets.zip", size=4)
+    assert ds.kind == "image" and ds.X.shape == (3, 1, 4, 4) and ds.meta["class_names"] == ["cat", "dog"]
+    arr = np.arange(3 * 5 * 5, dtype=np.uint8).reshape(3, 5, 5)
+    ds = load_upload(gzip.compress(idx_bytes(arr)), "t10k-images-idx3-ubyte.gz",
+                     labels=idx_bytes(np.array([0, 1, 1], np.uint8)))
+    assert ds.X.shape == (3, 1, 5, 5) and ds.classes.tolist() == [0, 1, 1]
+    assert load_upload(idx_bytes(arr), "x-images-idx3-ubyte").classes is None
+    buf = io.BytesIO()
+    np.savez(buf, X=np.zeros((6, 4)), y=np.array([0, 0, 0, 0, 1, 1]))
+    tab = load_upload(buf.getvalue(), "t.npz")
+    assert tab.kind == "tabular" and tab.n_anomalies == 2 and tab.classes is None
+    buf = io.BytesIO()
+    np.savez(buf, X=np.zeros((6, 7, 7)), y=np.array([0, 1, 2, 0, 1, 2]))
+    assert load_upload(buf.getvalue(), "i.npz").classes.tolist() == [0, 1, 2, 0, 1, 2]
+    assert load_upload(b"a,y\n1,0\n2,1\n", "t.csv", label_col="y").y.tolist() == [0, 1]
+    assert upload_kind("train-labels-idx1-ubyte") == "idx" and upload_kind("A.MAT") == "mat"
+    with pytest.raises(DataError, match="unknown file type"):
+        load_upload(b"hello", "notes.txt")
+
+
+def test_run_images_latent_labels_scores_and_gallery_order():
+    from adcore.experiment import run_experiment
+    from adcore.image_views import image_items, run_images
+
+    cfg = ExperimentConfig(data="images:digits", protocol="one_vs_rest", protocol_options={"normal_class": 1},
+                           alpha0=0.1, backbone="deepsvdd_cnn", strategies=["blind", "loe_hard"], epochs=4,
+                           batch_size=64, device="cpu")
+    result = run_experiment(cfg)
+    n_train = len(result.splits[0].train)
+    assert run_images(result, 0, "train")["flags"] is None  # Blind has no latent labels
+    ctx = run_images(result, 1, "train")
+    assert len(ctx["flags"]) == len(ctx["scores"]) == len(ctx["images"]) == n_train
+    flagged = sum(bool(f) for f in ctx["flags"])
+    assert 0 < flagged <= n_train * 0.1 + 1  # LOE flags ⌊αB⌋ per batch: about α of the training set
+    g = gallery(**ctx, k=5)
+    assert [it["rank"] for it in g["most"]] == [1, 2, 3, 4, 5]
+    assert min(it["score"] for it in g["most"]) >= max(it["score"] for it in g["least"])
+    assert {it["class"] for it in g["most"] + g["least"]} <= {str(c) for c in range(10)}
+    test = run_images(result, 1, "test")
+    assert test["flags"] is None and len(test["scores"]) == len(result.splits[0].test)
+    picked = image_items(**ctx, rows=[4, 0])
+    assert [it["index"] for it in picked] == [4, 0] and picked[0]["flag"] == bool(ctx["flags"][4])
+    with pytest.raises(ValueError, match="part"):
+        run_images(result, 0, "validation")

@@ -67,7 +67,7 @@ def handles(spec: str, options: dict) -> bool:
         return False
     if any(options.get(k) not in (None, False, "auto") for k in IMAGE_OPTIONS):
         return True
-    return _npz_is_image_or_classes(spec, options.get("x_key") or "X", options.get("y_key", "y"))
+    return npz_holds_images(spec, options.get("x_key") or "X", options.get("y_key", "y"))
 
 
 def load_image_spec(spec: str, **options) -> Dataset:
@@ -453,8 +453,9 @@ def set_normal_classes(ds: Dataset, normal_class) -> Dataset:
 # ---------------------------------------------------------------------------------------------
 # .npz image arrays
 # ---------------------------------------------------------------------------------------------
-def _npz_is_image_or_classes(path: str, x_key: str, y_key) -> bool:
-    """Peek at an .npz on disk: True if ``x_key`` is ≥ 3-d or ``y_key`` holds labels other than 0/1."""
+def npz_holds_images(path, x_key: str = "X", y_key: str | None = "y") -> bool:
+    """Peek at an .npz (path or file object): True if ``x_key`` is ≥ 3-d or ``y_key`` holds labels
+    other than 0/1 (class labels), i.e. whether the image loader should read it."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             if x_key not in archive.files:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,52 @@ def load_sklearn(name: str, normal_class: int | None = None) -> Dataset:
         meta = {"normal_class": normal_class}
     names = [str(n) for n in getattr(bunch, "feature_names", [])] or None
     return Dataset(bunch.data, y, name=name, feature_names=names, meta=meta)
+
+
+UPLOAD_TYPES = "CSV, NPZ, ODDS .mat, a .zip of class folders of PNG/JPEG images, or MNIST-format IDX files"
+
+
+def upload_kind(filename: str) -> str:
+    """``csv``, ``npz``, ``mat``, ``zip`` or ``idx`` (``*-ubyte``, ``*.idx``, optionally ``.gz``) by file name."""
+    low = filename.lower()
+    if re.search(r"(ubyte|\.idx\d?)(\.gz)?$", low):
+        return "idx"
+    suffix = Path(low).suffix.lstrip(".")
+    if suffix in ("csv", "npz", "mat", "zip"):
+        return suffix
+    raise DataError(f"{filename}: unknown file type; upload {UPLOAD_TYPES} (*-ubyte or *-ubyte.gz)")
+
+
+def _named(raw: bytes, name: str) -> io.BytesIO:
+    buf = io.BytesIO(raw)
+    buf.name, buf.size = name, len(raw)
+    return buf
+
+
+def load_upload(raw: bytes, filename: str, labels: bytes | None = None, **options) -> Dataset:
+    """The dataset of uploaded bytes, by file type (:func:`upload_kind`).
+
+    ``options``: ``label_col``/``anomaly_value``/``categorical`` for CSV; ``size``,
+    ``channels``, ``l1_normalize``, ``normal_class`` for images (zip, IDX, image
+    ``.npz``); ``labels``: the bytes of an IDX labels file to go with IDX images.
+    """
+    from adcore.data import images
+
+    kind = upload_kind(filename)
+    src = _named(raw, filename)
+    pick = lambda keys: {k: v for k, v in options.items() if k in keys and v is not None}  # noqa: E731
+    image_options = pick(("normal_class", "size", "channels", "l1_normalize"))
+    if kind == "csv":
+        return load_csv(src, **pick(("label_col", "anomaly_value", "categorical")))
+    if kind == "mat":
+        return load_mat(src)
+    if kind == "zip":
+        return images.load_image_zip(src, **image_options)
+    if kind == "idx":
+        return images.load_idx(src, None if labels is None else _named(labels, "labels"), **image_options)
+    if images.npz_holds_images(io.BytesIO(raw)):
+        return images.load_npz_images(src, **image_options)
+    return load_npz(src)
 
 
 def load(spec: str | os.PathLike, **options) -> Dataset:
