@@ -7,6 +7,7 @@ import streamlit as st
 
 from adcore import image_views
 from adcore.data.image_protocols import CLASS_PROTOCOLS
+from adcore.data.images import local_feature_extractors
 
 SIZES = ["auto", 8, 16, 28, 32, 64]
 CHANNELS = {"auto": "auto (grey if every image is grey)", 1: "grey (1 channel)", 3: "RGB (3 channels)"}
@@ -30,8 +31,14 @@ def image_options(prefix: str = "data_img") -> dict:
     l1 = c3.checkbox("L1 contrast normalisation", key=f"{prefix}_l1",
                      help="IAD Sec. V-A (after Ruff et al. 2018): x ← (x − mean) / mean|x − mean| per image, "
                           "then min-max scaling to [0, 1]. Off: intensities are only scaled to [0, 1].")
+    extractors = local_feature_extractors()
+    features = None
+    if extractors:  # only with weights on this machine; nothing is ever downloaded
+        features = st.selectbox("Model input", ["pixels", *extractors], key=f"{prefix}_features",
+                                format_func=lambda v: v if v == "pixels" else f"frozen {v} features (local weights)",
+                                help="Pre-trained ImageNet features make the data tabular (LOE Table 2's setting).")
     options = {"size": None if size == "auto" else int(size), "channels": None if channels == "auto" else channels,
-               "l1_normalize": True if l1 else None}
+               "l1_normalize": True if l1 else None, "features": None if features in (None, "pixels") else features}
     return {k: v for k, v in options.items() if v is not None}
 
 

@@ -363,3 +363,17 @@ def test_run_images_latent_labels_scores_and_gallery_order():
     assert [it["index"] for it in picked] == [4, 0] and picked[0]["flag"] == bool(ctx["flags"][4])
     with pytest.raises(ValueError, match="part"):
         run_images(result, 0, "validation")
+
+
+def test_pretrained_features_replace_pixels_keeping_classes(monkeypatch):
+    from adcore.data import load_upload
+
+    monkeypatch.setattr(im, "extract_features", lambda X, arch: X.reshape(len(X), -1)[:, :5] * 2.0)
+    zipped = make_zip({"cat/1.png": png(value=10), "cat/2.png": png(value=20), "dog/1.png": png(value=200)})
+    ds = load_upload(zipped.getvalue(), "pets.zip", features="resnet18")
+    assert ds.kind == "tabular" and ds.X.shape == (3, 5) and ds.classes.tolist() == [0, 0, 1]
+    assert ds.meta["features"] == "resnet18" and "frozen resnet18 features" in ds.meta["conversion"]
+    digits = load("images:digits", features="resnet18", normal_class=0)
+    assert digits.kind == "tabular" and digits.n_anomalies == 1797 - 178
+    with pytest.raises(DataError, match="need images"):
+        im.as_features(Dataset(np.zeros((3, 2))), "resnet18")

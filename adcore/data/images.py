@@ -48,7 +48,7 @@ MAX_IDX_BYTES = 500 * 2**20
 DEFAULT_MAX_SIDE = 64  # automatic size: the most common size, shrunk so that its longer side is at most this
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 JUNK_NAMES = {"thumbs.db", "desktop.ini"}
-IMAGE_OPTIONS = ("normal_class", "size", "channels", "l1_normalize", "max_side", "classes_key")
+IMAGE_OPTIONS = ("normal_class", "size", "channels", "l1_normalize", "max_side", "classes_key", "features")
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 
@@ -72,7 +72,14 @@ def handles(spec: str, options: dict) -> bool:
 
 def load_image_spec(spec: str, **options) -> Dataset:
     """``images:digits[:normal_class]``, ``mnist:PATH`` (an IDX images file or a folder of IDX
-    pairs), a ``.zip`` of class folders or an image ``.npz``; ``options`` as the loaders below."""
+    pairs), a ``.zip`` of class folders or an image ``.npz``; ``options`` as the loaders below,
+    and ``features="resnet18"`` for frozen pre-trained features instead of pixels (:func:`as_features`)."""
+    features = options.pop("features", None)
+    ds = _load_image_spec(spec, **options)
+    return as_features(ds, features) if features else ds
+
+
+def _load_image_spec(spec: str, **options) -> Dataset:
     if spec.startswith("images:"):
         parts = spec.split(":")
         if parts[1] != "digits":
@@ -704,3 +711,13 @@ def extract_features(X: np.ndarray, arch: str, batch_size: int = 64) -> np.ndarr
                 xb = xb.expand(-1, 3, -1, -1)
             out.append(model((xb - mean) / std).numpy())
     return np.concatenate(out).astype(np.float32)
+
+
+def as_features(ds: Dataset, arch: str) -> Dataset:
+    """``ds`` with each image replaced by its frozen ``arch`` features (:func:`extract_features`):
+    a tabular dataset with the same labels and classes, e.g. for NTL/ICL or Deep SVDD on ResNet
+    features as in LOE Table 2."""
+    if ds.kind != "image":
+        raise DataError(f"pre-trained features need images; {ds.name} holds {ds.kind} data")
+    meta = dict(ds.meta, features=arch, conversion=f"{ds.meta.get('conversion', '')}; frozen {arch} features")
+    return Dataset(extract_features(ds.X, arch), ds.y, ds.labeled, ds.name, "tabular", None, meta, None, ds.classes)

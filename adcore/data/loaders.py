@@ -188,10 +188,14 @@ def load_upload(raw: bytes, filename: str, labels: bytes | None = None, **option
 
     ``options``: ``label_col``/``anomaly_value``/``categorical`` for CSV; ``size``,
     ``channels``, ``l1_normalize``, ``normal_class`` for images (zip, IDX, image
-    ``.npz``); ``labels``: the bytes of an IDX labels file to go with IDX images.
+    ``.npz``), ``features`` (e.g. ``"resnet18"``) for frozen pre-trained features of the
+    images; ``labels``: the bytes of an IDX labels file to go with IDX images.
     """
     from adcore.data import images
 
+    if options.get("features"):
+        features = options.pop("features")
+        return images.as_features(load_upload(raw, filename, labels, **options), features)
     kind = upload_kind(filename)
     src = _named(raw, filename)
     pick = lambda keys: {k: v for k, v in options.items() if k in keys and v is not None}  # noqa: E731
