@@ -13,6 +13,7 @@ from adcore.registry import STRATEGIES
 from pages import _ui, _views
 
 _t0 = time.perf_counter()
+_ui.ensure_app_navigation()
 PAGE = "toy"
 DEFAULTS = sup.toy_config()
 PRESET_ROWS = sup.mixture_rows(LOE_PRESET)

@@ -1,7 +1,8 @@
 """A real browser against ``streamlit run``: headless Debian Chromium driven by Playwright on loopback.
 
 Trains the toy preset and checks that the contour grid is drawn, cancels a long run on the Your data
-page, opens every page and saves screenshots to ``bench/out/screenshots/``. Skips when Playwright
+page, opens every page, uploads an image zip and uses the gallery and the latent-space selection, and
+saves screenshots to ``bench/out/screenshots/``. Skips when Playwright
 (requirements-browser.txt) or /usr/bin/chromium (``apt-get install chromium``) is missing.
 """
 import os
@@ -76,6 +77,16 @@ def _wait_idle(pg, timeout=240_000):
     pg.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=timeout)
 
 
+def test_first_request_of_a_fresh_server_to_a_subpage_gets_the_app_navigation(page, server):
+    """Must run first: Streamlit's legacy pages/ mode would run pages/data.py alone (no app.py navigation)."""
+    page.goto(server + "/data?epochs=7")
+    page.get_by_role("spinbutton", name="Epochs").wait_for()
+    _wait_idle(page)
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "Toy playground" in nav and "Your data" in nav and "views" not in nav
+    assert page.get_by_role("spinbutton", name="Epochs").input_value() == "7"
+
+
 def test_toy_preset_trains_and_draws_the_contour_grid(page, server):
     page.goto(server + "/")
     chart = page.locator(".js-plotly-plot").first
@@ -118,3 +129,47 @@ def test_other_pages_run_and_render(page, server, path, button, ready):
     _wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(SHOTS / f"{path.split('?')[0]}.png"), full_page=True)
+
+
+def test_image_zip_upload_gallery_and_latent_thumbnails(page, server):
+    """Upload a zip of class folders, train, open the gallery, drag a box on the latent map: its images appear."""
+    from test_app import shapes_zip
+
+    page.goto(server + "/data?epochs=4")
+    page.get_by_text("Upload", exact=True).click()
+    page.locator("input[type=file]").first.set_input_files(
+        files=[{"name": "shapes.zip", "mimeType": "application/zip", "buffer": shapes_zip()}])
+    page.get_by_text("Examples of each class").wait_for()
+    _wait_idle(page)
+    metrics = page.locator("[data-testid='stMetric']").all_inner_texts()
+    assert any("Image size" in m and "16×16" in m for m in metrics), metrics
+    page.locator("[data-testid='stImage'] img").nth(2).wait_for()  # one example grid per class
+    page.screenshot(path=str(SHOTS / "data_images_upload.png"), full_page=True)
+
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Trained on").wait_for()
+    _wait_idle(page)
+    page.get_by_role("radio", name="Images", exact=True).click()
+    page.get_by_text("Most anomalous training images").wait_for()
+    _wait_idle(page)
+    page.get_by_text("Most anomalous training images").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.locator("[data-testid='stImage'] img").nth(3 + 16 - 1).wait_for()  # + 8 most and 8 least anomalous
+    assert page.get_by_text("rank 1/", exact=False).count() >= 1
+    page.screenshot(path=str(SHOTS / "data_images_gallery.png"))
+
+    page.get_by_role("radio", name="Latent space", exact=True).click()
+    page.get_by_text("Click a point, or drag a box", exact=False).wait_for()
+    plot = page.locator(".js-plotly-plot").last
+    plot.locator(".nsewdrag").first.wait_for()
+    plot.scroll_into_view_if_needed()
+    box = plot.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] - 5, steps=8)
+    page.mouse.up()
+    page.get_by_text("selected training image(s)", exact=False).wait_for()
+    _wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    plot.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(SHOTS / "data_images_latent.png"))
