@@ -3,7 +3,9 @@ progress and cancel. Layout only: every computation is a call into ``adcore``.""
 from __future__ import annotations
 
 import os
+import runpy
 import time
+from pathlib import Path
 
 import streamlit as st
 import torch
@@ -13,17 +15,20 @@ from adcore.data import DataError
 from adcore.embedding import warm_status, warm_up_in_background
 from adcore.registry import BACKBONES, STRATEGIES
 
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
 
 def ensure_app_navigation() -> None:
-    """Call first in every page. A fresh server whose first request names a page other than the
-    main one runs that page file directly, in Streamlit's legacy ``pages/`` mode (v1 navigation,
-    no ``app.py``); until ``st.navigation`` has been called once, Streamlit assumes that mode.
-    Leave it and rerun through ``app.py``'s navigation, which keeps the requested page."""
+    """Call first in every page. Until ``st.navigation`` has been called once in the process,
+    Streamlit assumes its legacy ``pages/`` mode and runs a requested page file alone (no
+    ``app.py``, a navigation listing every file in ``pages/``): on a fresh server's first request
+    to a page other than the main one, and in every AppTest run. Then run ``app.py`` instead, in
+    this same run (so a pending button click is not lost), and stop the page run that called it."""
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(APP), run_name="__main__")  # its st.navigation leaves the legacy mode and runs the page
+        st.stop()
 
 
 def keep_widget_state(prefixes: tuple[str, ...]) -> None:
