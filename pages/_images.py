@@ -49,17 +49,21 @@ def class_names(ds) -> list[str]:
 
 
 def preview(ds) -> None:
-    """Size, channels and classes of image data, with a few images of each class."""
+    """Size, channels and classes of image data, with a few images of each class (or of the set)."""
     C, H, W = ds.input_shape
-    names = class_names(ds)
-    counts = ds.meta.get("class_counts") or {}
     m = st.columns(4)
     m[0].metric("Images", f"{len(ds):,}")
     m[1].metric("Image size", f"{H}×{W}", help="the size every image was converted to")
     m[2].metric("Channels", "grey" if C == 1 else "RGB")
-    m[3].metric("Classes", len(names))
+    m[3].metric("Classes", "none" if ds.classes is None else len(class_names(ds)))
     if ds.meta.get("conversion"):
         st.caption(f"Conversion: {ds.meta['conversion']}.")
+    if ds.classes is None:
+        st.image(image_views.image_grid(ds.X[:32], n_cols=16, size=36), caption="the first images")
+        st.caption("No class labels (for IDX images, add the labels file): the class protocols are not offered.")
+        return
+    names = class_names(ds)
+    counts = ds.meta.get("class_counts") or {}
     examples = image_views.class_examples(ds.X, ds.classes, ds.meta.get("class_names"), per_class=8)
     shown = list(examples.items())[:20]
     with st.expander(f"Examples of each class ({len(shown)} of {len(names)} classes)" if len(names) > 20 else

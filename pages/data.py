@@ -142,8 +142,10 @@ st.session_state["data_kind_seen"] = ds.kind
 with st.sidebar:
     st.header("Protocol")
     protocols = _images.protocols_for(ds)
-    if st.session_state.get("data_protocol") not in protocols:
+    changed = st.session_state.get("data_protocols_seen", protocols) != protocols  # e.g. labels were added
+    if changed or st.session_state.get("data_protocol") not in protocols:
         st.session_state["data_protocol"] = protocols[0]
+    st.session_state["data_protocols_seen"] = protocols
     protocol = st.selectbox("Protocol", protocols, key="data_protocol")
     protocol_options = _images.class_roles(ds, protocol) if protocol in CLASS_PROTOCOLS else {}
     alpha0 = st.slider("True contamination α0", 0.0, 0.5, key="data_alpha0", step=0.01)

@@ -352,3 +352,33 @@ def test_compare_page_reuses_image_data_and_class_protocol_of_the_data_page():
     no_errors(at)
     assert list(at.dataframe[0].value["method"]) == ["Blind", "LOE-hard"]
     assert json.loads(at.query_params["protocol_options"]) == {"normal_class": ["7"]}
+
+
+def test_data_page_mnist_idx_upload_with_labels_file():
+    import gzip
+    import struct
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3, dtype=np.uint8), 30)
+    images = (rng.random((90, 10, 10)) * 60 + labels[:, None, None] * 60).astype(np.uint8)
+    idx = lambda a: bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.tobytes()  # noqa: E731
+    at = open_page("data")
+    at.radio(key="data_source").set_value("Upload").run()
+    at.file_uploader(key="data_upload").set_value(
+        ("t10k-images-idx3-ubyte.gz", gzip.compress(idx(images)), "application/gzip")).run()
+    no_errors(at)
+    assert at.selectbox(key="data_protocol").options == ["transductive"]  # no labels file yet: no classes
+    assert {m.label: m.value for m in at.metric}["Classes"] == "none"
+    at.file_uploader(key="data_upload_labels").set_value(("t10k-labels-idx1-ubyte", idx(labels), "")).run()
+    no_errors(at)
+    assert {m.label: m.value for m in at.metric}["Classes"] == "3"
+    assert at.selectbox(key="data_protocol").value == "one_vs_rest"
+    at.selectbox(key="data_protocol").set_value("leave_one_class_out").run()
+    at.multiselect(key="data_cls_anomaly").set_value(["2"]).run()
+    at.slider(key="data_alpha0").set_value(0.05).run()
+    at.number_input(key="data_epochs").set_value(2).run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    assert metrics_df(at)["AUROC"].notna().all()
