@@ -319,6 +319,25 @@ def member_threshold(result: ExperimentResult, k: int) -> float:
     return threshold(train_scores(result, k), result.members[k].alpha)
 
 
+def class_auroc_table(result: ExperimentResult) -> list[dict] | None:
+    """Per model, the test AUROC of each anomaly class against the normals (``metrics.auroc_by_class``),
+    for runs whose test set keeps classes; the unseen classes of ``seen_unseen`` are marked. None otherwise."""
+    from adcore.metrics import auroc_by_class
+
+    if not has_test_labels(result) or result.split_of(0).test.classes is None:
+        return None
+    rows = []
+    for k in range(len(result.members)):
+        split = result.split_of(k)
+        unseen = set(split.info.get("unseen_classes") or [])
+        per_class = auroc_by_class(split.test.y, result.test_scores[k], split.test.classes,
+                                   split.test.meta.get("class_names"))
+        row = {"model": member_label(result, k)}
+        row.update({f"{c} (unseen)" if c in unseen else c: v for c, v in per_class.items()})
+        rows.append(row)
+    return rows
+
+
 def member_label(result: ExperimentResult, k: int, with_seed: bool | None = None) -> str:
     m = result.members[k]
     with_seed = len(result.config.seeds) > 1 if with_seed is None else with_seed

@@ -31,3 +31,17 @@ def roc_points(y: np.ndarray, scores: np.ndarray, max_points: int = 400) -> dict
         keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).astype(int))
         fpr, tpr = fpr[keep], tpr[keep]
     return {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+
+
+def auroc_by_class(y: np.ndarray, scores: np.ndarray, classes: np.ndarray, names=None) -> dict[str, float]:
+    """AUROC of each anomaly class against all normals (e.g. seen vs unseen anomaly classes, PU paper
+    Sec. 5.1): for class c, the test samples that are normal or of class c. Keys are class names."""
+    y, scores, classes = np.asarray(y), np.asarray(scores), np.asarray(classes)
+    normal = y == 0
+    out = {}
+    for c in np.unique(classes[y == 1]):
+        keep = normal | (classes == c)
+        if normal.any():
+            name = names[c] if names is not None and c < len(names) else str(c)
+            out[name] = float(roc_auc_score(y[keep], scores[keep]))
+    return out

@@ -91,6 +91,11 @@ def scores_view(page: str, key: str, result) -> None:
         chart(cached_fig(key, ("hist", k, log), lambda: plots.score_histogram(
             s, y, sup.member_threshold(result, k), title=title, log_scale=log and bool(np.all(s > 0)))),
             key=f"{page}_hist")
+    per_class = sup.class_auroc_table(result)
+    if per_class:
+        st.markdown("**Test AUROC of each anomaly class** against the normal test images (unseen = absent from "
+                    "training, PU paper Sec. 5.1)")
+        st.dataframe(pd.DataFrame(per_class).set_index("model").style.format("{:.3f}"))
     if not labelled:
         k = st.session_state.get(f"{page}_hist_member", 0)
         top = np.argsort(-result.test_scores[k])[:10]

@@ -321,6 +321,8 @@ def test_data_page_image_zip_upload_and_bad_zip():
     at.button(key="data_train").click().run()
     no_errors(at)
     assert metrics_df(at)["AUROC"].notna().all()
+    per_class = at.dataframe[-1].value
+    assert list(per_class.columns) == ["bars", "ring (unseen)"] and per_class.notna().all().all()
     at.button_group(key="data_view").set_value("Images").run()
     at.button_group(key="data_gal_part").set_value("test").run()
     no_errors(at)

@@ -377,3 +377,12 @@ def test_pretrained_features_replace_pixels_keeping_classes(monkeypatch):
     assert digits.kind == "tabular" and digits.n_anomalies == 1797 - 178
     with pytest.raises(DataError, match="need images"):
         im.as_features(Dataset(np.zeros((3, 2))), "resnet18")
+
+
+def test_auroc_by_class_scores_each_anomaly_class_against_the_normals():
+    from adcore.metrics import auroc_by_class
+
+    y = np.array([0, 0, 0, 1, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.25, 0.05])
+    classes = np.array([0, 0, 0, 1, 1, 2, 2])
+    assert auroc_by_class(y, scores, classes, ["a", "b", "c"]) == {"b": 1.0, "c": pytest.approx(1 / 3)}
