@@ -37,8 +37,7 @@ for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_pr
     st.session_state.setdefault(_k, _v)
 _ui.keep_widget_state(("data_protocol", "data_cls_", "data_alpha", "data_shortage", "data_backbone", "data_strategies",
                        "data_epochs", "data_seeds", "data_device", "data_batch", "data_lr", "data_bb_", "data_sp_",
-                       "data_img_", "data_builtin", "data_normal_class", "data_label_col", "data_anomaly_value",
-                       "data_onehot"))
+                       "data_img_", "data_builtin", "data_normal_class", "data_onehot"))
 link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
     "data_builtin": _builtin_of, "data_normal_class": lambda c: int(c.data.split(":")[2]),
     "data_protocol": lambda c: c.protocol, "data_alpha0": lambda c: float(c.alpha0),
