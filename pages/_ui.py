@@ -35,7 +35,8 @@ def keep_widget_state(prefixes: tuple[str, ...]) -> None:
     """Keep the values of widgets whose keys start with ``prefixes`` through runs that do not draw
     them (e.g. the data page stops before its sidebar while no file is uploaded): Streamlit drops
     the state of widgets missing from a run; writing it back first keeps it (Streamlit docs, widget
-    behaviour). Only for value widgets (not buttons, uploaders or charts, whose state cannot be set)."""
+    behaviour). Only for value widgets created without ``value``/``index`` (Streamlit warns when both
+    set a value), and never buttons, uploaders or charts, whose state cannot be set."""
     for key in list(st.session_state.keys()):
         if key.startswith(prefixes):
             st.session_state[key] = st.session_state[key]

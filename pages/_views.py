@@ -127,11 +127,10 @@ def latent_view(page: str, key: str, result) -> None:
         k = member_picker(result, f"{page}_emb_member")
     if not labelled:
         st.caption("Colouring by true label is not offered: the training data has no labels.")
-    max_points = 5000
     if method == "umap" and not warm_status()["done"]:
         st.caption("UMAP compiles its kernels on first use in this server (about 20 s, once).")
     with st.spinner(f"Computing {METHOD_NAMES[method]} of the training set's embedding…"):
-        idx, emb = _embedding(key, result, k, method, max_points)
+        idx, emb = _embedding(key, result, k, method, max_points=5000)
     h = result.history(k)
     rows = idx[emb.index]
     pos = emb.index
