@@ -24,6 +24,7 @@ import torch
 from adcore.data import LOE_PRESET, Component, DataError, Mixture
 from adcore.data.toy import TOY_TRAINING
 from adcore.experiment import ExperimentConfig, ExperimentResult
+from adcore.metrics import auroc_by_class
 from adcore.registry import BACKBONES, STRATEGIES
 
 # Fig. 1 of LOE shows (a) Blind (b) Refine (c) LOE_S (d) LOE_H (e) G-truth; other strategies follow.
@@ -322,10 +323,12 @@ def member_threshold(result: ExperimentResult, k: int) -> float:
 def class_auroc_table(result: ExperimentResult) -> list[dict] | None:
     """Per model, the test AUROC of each anomaly class against the normals (``metrics.auroc_by_class``),
     for runs whose test set keeps classes; the unseen classes of ``seen_unseen`` are marked. None otherwise."""
-    from adcore.metrics import auroc_by_class
-
     if not has_test_labels(result) or result.split_of(0).test.classes is None:
         return None
+    return _memo(result, ("class_auroc",), lambda: _class_auroc_rows(result))
+
+
+def _class_auroc_rows(result: ExperimentResult) -> list[dict]:
     rows = []
     for k in range(len(result.members)):
         split = result.split_of(k)

@@ -2,11 +2,10 @@
 a class overview, and the classes' roles in the class protocols (LOE Sec. 4.2, PU Sec. 5.1)."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from adcore import image_views
-from adcore.data.image_protocols import CLASS_PROTOCOLS
+from adcore.data.image_protocols import CLASS_PROTOCOLS, class_labels
 from adcore.data.images import local_feature_extractors
 
 SIZES = ["auto", 8, 16, 28, 32, 64]
@@ -42,12 +41,6 @@ def image_options(prefix: str = "data_img") -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def class_names(ds) -> list[str]:
-    """The names of the classes present in ``ds``, in class order."""
-    names = ds.meta.get("class_names") or [str(c) for c in range(int(ds.classes.max()) + 1)]
-    return [names[c] if c < len(names) else str(c) for c in np.unique(ds.classes)]
-
-
 def preview(ds) -> None:
     """Size, channels and classes of image data, with a few images of each class (or of the set)."""
     C, H, W = ds.input_shape
@@ -55,14 +48,14 @@ def preview(ds) -> None:
     m[0].metric("Images", f"{len(ds):,}")
     m[1].metric("Image size", f"{H}×{W}", help="the size every image was converted to")
     m[2].metric("Channels", "grey" if C == 1 else "RGB")
-    m[3].metric("Classes", "none" if ds.classes is None else len(class_names(ds)))
+    m[3].metric("Classes", "none" if ds.classes is None else len(class_labels(ds)))
     if ds.meta.get("conversion"):
         st.caption(f"Conversion: {ds.meta['conversion']}.")
     if ds.classes is None:
         st.image(image_views.image_grid(ds.X[:32], n_cols=16, size=36), caption="the first images")
         st.caption("No class labels (for IDX images, add the labels file): the class protocols are not offered.")
         return
-    names = class_names(ds)
+    names = class_labels(ds)
     counts = ds.meta.get("class_counts") or {}
     examples = image_views.class_examples(ds.X, ds.classes, ds.meta.get("class_names"), per_class=8)
     shown = list(examples.items())[:20]
@@ -76,7 +69,7 @@ def preview(ds) -> None:
 
 def class_roles(ds, protocol: str, prefix: str = "data_cls") -> dict:
     """Widgets for the classes' roles in a class protocol; returns its ``protocol_options``."""
-    names = class_names(ds)
+    names = class_labels(ds)
     st.caption(PROTOCOL_HELP[protocol])
     if protocol == "one_vs_rest":
         _keep_valid(f"{prefix}_normal", names, [names[0]])

@@ -92,7 +92,6 @@ def class_split(ds: Dataset, protocol: str, alpha0, rng, *, train_normal_frac: f
     if protocol not in CLASS_PROTOCOLS:
         raise DataError(f"unknown class protocol {protocol!r}; choose one of {list(CLASS_PROTOCOLS)}")
     normal, anomal, unseen = class_roles(ds, protocol, **options)
-    names = ds.meta.get("class_names") or [str(c) for c in range(int(ds.classes.max()) + 1)]
     known = np.isin(ds.classes, normal + anomal)
     task = ds.subset(np.flatnonzero(known), ds.name)
     task.y = (~np.isin(task.classes, normal)).astype(np.int64)
@@ -108,13 +107,21 @@ def class_split(ds: Dataset, protocol: str, alpha0, rng, *, train_normal_frac: f
         split.test = Dataset(np.concatenate([test.X, extra.X]), np.concatenate([test.y, extra.y]), None,
                              test.name, ds.kind, ds.feature_names, dict(ds.meta), None,
                              np.concatenate([test.classes, extra.classes]))
-    label = lambda cs: [names[c] if c < len(names) else str(c) for c in cs]  # noqa: E731
     split.info.update(
-        normal_classes=label(normal), anomaly_classes=label(anomal), unseen_classes=label(unseen),
-        train_class_counts=_counts(split.train.classes, names), test_class_counts=_counts(split.test.classes, names))
+        normal_classes=class_labels(ds, normal), anomaly_classes=class_labels(ds, anomal),
+        unseen_classes=class_labels(ds, unseen), train_class_counts=_counts(ds, split.train.classes),
+        test_class_counts=_counts(ds, split.test.classes))
     return split
 
 
-def _counts(classes: np.ndarray, names) -> dict:
+def class_labels(ds: Dataset, classes=None) -> list[str]:
+    """Names of ``classes`` (default: every class present in ``ds``, in order): ``meta["class_names"]``,
+    else the class index as text."""
+    names = ds.meta.get("class_names") or []
+    classes = np.unique(ds.classes).tolist() if classes is None else classes
+    return [names[c] if c < len(names) else str(c) for c in classes]
+
+
+def _counts(ds: Dataset, classes: np.ndarray) -> dict:
     vals, counts = np.unique(classes, return_counts=True)
-    return {names[v] if v < len(names) else str(v): int(n) for v, n in zip(vals.tolist(), counts.tolist())}
+    return dict(zip(class_labels(ds, vals.tolist()), counts.tolist()))
