@@ -108,9 +108,18 @@ def flag_counts(alpha: torch.Tensor, batch_size: int) -> torch.Tensor:
 
 
 def top_n_mask(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Flag the ``counts[m]`` highest scores of each row ``m`` of ``scores`` (M, B)."""
-    top = scores.sort(dim=1, descending=True).values.gather(1, (counts - 1).clamp_min(0))
-    return (scores >= top) & (counts > 0)
+    """Flag exactly the ``counts[m]`` highest scores of each row ``m`` of ``scores`` (M, B).
+
+    Positions come from ``topk``, not from a ``>=`` threshold, so tied scores never
+    flag more than ``counts[m]`` samples (Eq. 2's constraint holds with equality).
+    """
+    mask = torch.zeros_like(scores, dtype=torch.bool)
+    k = min(int(counts.max()), scores.shape[1]) if counts.numel() else 0
+    if k <= 0:
+        return mask
+    top = scores.topk(k, dim=1).indices
+    keep = torch.arange(k, device=scores.device)[None, :] < counts.reshape(-1, 1)
+    return mask.scatter_(1, top, keep)
 
 
 def top_alpha_mask(scores: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

@@ -1,15 +1,30 @@
 """Refine: drop the likely anomalies of each mini-batch (LOE App. B)."""
+import torch
+
 from adcore.registry import STRATEGIES
-from adcore.strategies.base import Strategy
+from adcore.strategies.base import Batch, Strategy, flag_counts, top_n_mask
 
 
 @STRATEGIES.register
 class Refine(Strategy):
-    """Ranks the mini-batch by S_train (LOE Alg. 1, Eq. 4) and removes the top α
-    fraction from the update; the remaining samples train L_n, L_a is never used."""
+    """LOE App. B: rank the mini-batch by the training loss L_n ("the anomaly scores
+    given the current detection model"; L_a is removed from Eq. 1), drop the top
+    ⌊αB⌋ and update on the remaining samples only.
+
+    The trainer minimises the batch mean of w_n L_n, so the kept samples get
+    w_n = B / (B − n_dropped): the step is then the mean of L_n over the kept
+    samples, not that mean scaled by (1 − α).
+    """
 
     name = "refine"
-    description = "Refine: removes the top-α scored samples of each mini-batch from the update."
+    description = "Refine: removes the top-α samples of each mini-batch by L_n and trains on the rest."
     paper = "LOE App. B"
     uses_warmup = True
-    flag_weights = (0.0, 0.0)
+
+    def weights(self, batch: Batch):
+        B = batch.loss_normal.shape[1]
+        counts = flag_counts(batch.alpha, B)
+        drop = top_n_mask(batch.loss_normal, counts)
+        keep_weight = B / (B - counts.clamp_max(B - 1)).to(batch.loss_normal.dtype)
+        w_n = torch.where(drop, 0.0, keep_weight.expand_as(batch.loss_normal))
+        return w_n, torch.zeros_like(w_n), drop
