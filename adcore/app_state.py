@@ -1,0 +1,108 @@
+"""The app's settings as data: configurations ↔ query parameters (shareable links) and ↔ JSON
+(downloads that load again), stable run keys and data fingerprints. No streamlit."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import fields
+from typing import Mapping
+
+from adcore.experiment import ExperimentConfig
+
+
+def _opt(conv):
+    return lambda v: None if str(v).lower() in ("none", "") else conv(v)
+
+
+def _bool(v) -> bool:
+    if str(v).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(v).lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected a yes/no value, got {v!r}")
+
+
+def _list(conv):
+    return lambda v: [conv(p.strip()) for p in str(v).split(",") if p.strip()]
+
+
+def _threads(v):
+    return "auto" if str(v) == "auto" else int(v)
+
+
+_QUERY_TYPES = {
+    "data": str, "protocol": _opt(str), "alpha0": _opt(float), "alpha": _opt(float), "backbone": str,
+    "strategies": _list(str), "seeds": _list(int), "epochs": int, "batch_size": _opt(int), "lr": float,
+    "weight_decay": float, "warmup": int, "device": str, "threads": _threads, "shortage": str,
+    "train_normal_frac": float, "n_labeled": int, "standardize": _opt(_bool), "test_every": int,
+}
+_QUERY_JSON = tuple(f.name for f in fields(ExperimentConfig) if f.name not in _QUERY_TYPES)  # dicts and new fields
+
+
+def _encode(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(round(value, 10))
+    if isinstance(value, (list, tuple)):
+        return ",".join(_encode(v) for v in value)
+    return str(value)
+
+
+def config_to_query(cfg: ExperimentConfig, defaults: ExperimentConfig | None = None) -> dict[str, str]:
+    """Query parameters that reproduce ``cfg`` on a page whose defaults are ``defaults``
+    (only the fields that differ are written, so links stay short)."""
+    defaults = defaults or ExperimentConfig()
+    out = {}
+    for f in fields(ExperimentConfig):
+        value, default = getattr(cfg, f.name), getattr(defaults, f.name)
+        if value == default:
+            continue
+        if f.name in _QUERY_JSON:
+            out[f.name] = json.dumps(value, separators=(",", ":"), sort_keys=True)
+        else:
+            out[f.name] = _encode(value)
+    return out
+
+
+def config_from_query(query: Mapping, defaults: ExperimentConfig | None = None) -> ExperimentConfig:
+    """The configuration a page's query parameters describe (unknown keys are ignored, so
+    view settings can share the URL). Bad values raise ``ValueError`` naming the parameter."""
+    values = (defaults or ExperimentConfig()).to_dict()
+    for key, raw in query.items():
+        raw = raw[-1] if isinstance(raw, (list, tuple)) else raw
+        try:
+            if key in _QUERY_TYPES:
+                values[key] = _QUERY_TYPES[key](raw)
+            elif key in _QUERY_JSON:
+                parsed = json.loads(raw)
+                if isinstance(values[key], dict) and not isinstance(parsed, dict):
+                    raise ValueError("expected a JSON object")
+                values[key] = parsed
+        except (TypeError, ValueError, json.JSONDecodeError) as err:
+            raise ValueError(f"link parameter {key}={raw!r} is not valid: {err}") from None
+    return ExperimentConfig.from_dict(values)
+
+
+def config_from_json(data: bytes | str | dict) -> ExperimentConfig:
+    """A configuration from a downloaded results/config JSON (``{"config": …}``) or a bare config."""
+    try:
+        d = json.loads(data) if isinstance(data, (bytes, str)) else dict(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"not a JSON file: {err}") from None
+    if not isinstance(d, dict):
+        raise ValueError("the JSON file must hold an object with the run's configuration")
+    d = d.get("config", d)
+    return ExperimentConfig.from_dict(d)
+
+
+def config_key(cfg: ExperimentConfig, data_fingerprint: str = "", extra: str = "") -> str:
+    """A stable key of a run: the configuration JSON plus a fingerprint of uploaded data."""
+    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str) + "|" + data_fingerprint + "|" + extra
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def fingerprint(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
