@@ -16,6 +16,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from adcore.backbones import Backbone, build_backbone
+from adcore.batching import BatchPlan
 from adcore.device import choose_threads, resolve_device, torch_threads
 from adcore.history import History
 from adcore.registry import STRATEGIES
@@ -44,6 +45,7 @@ class TrainConfig:
     record_every: int | None = None  # per-sample history every n epochs (the last always); None: ~100 records
     max_recorded_samples: int = 20000
     test_every: int = 0  # test AUROC every n epochs; 0: never during training
+    labeled_batch: int | None = None  # labelled anomalies added to each batch (adcore.batching.BatchPlan); None: mixed in
 
 
 @dataclass
@@ -102,11 +104,15 @@ def _apply(fn, x: torch.Tensor):
 
 
 class _Weighting:
-    """Per-sample weights for all K members of a stacked run.
+    """The training objective of every member of a stacked run.
 
     Members whose strategy only flags samples (``flag_weights``) are handled in
     one vectorised step; any other strategy gets its own instance and is called
-    for its rows. Strategies with ``uses_warmup`` train blind before ``warmup``.
+    for its rows, for weights (:meth:`Strategy.weights`) or for a whole batch
+    objective (:meth:`Strategy.objective`). Strategies with ``uses_warmup``
+    train blind before ``warmup``. Rows whose strategy has no ``uses_labels``
+    leave labelled anomalies out: zero weight, never flagged, not counted in
+    the batch mean or in ⌊αB⌋.
     """
 
     def __init__(self, members, n_samples, warmup, device):
@@ -118,14 +124,18 @@ class _Weighting:
         col = lambda: torch.zeros(K, 1, device=device)  # noqa: E731
         self.alpha, self.alpha_warm, self.wn_flag, self.wa_flag = col(), col(), col(), col()
         self.truth_rows = torch.zeros(K, 1, dtype=torch.bool, device=device)
-        self.strategies, self.custom = [], []
+        self.unlabeled_rows = torch.zeros(K, 1, dtype=torch.bool, device=device)
+        self.strategies, self.custom, self.objectives = [], [], []
         for (name, params), idx in groups.items():
             cls = STRATEGIES.get(name)
             strat = cls(len(idx), n_samples, device=device, **STRATEGIES.resolve_params(name, dict(params)))
             rows = torch.tensor(idx, device=device)
             alpha = torch.tensor([[members[k].alpha] for k in idx], device=device)
             self.strategies.append((strat, rows))
-            if cls.flag_weights is not None and cls.weights is Strategy.weights:
+            self.unlabeled_rows[rows] = not cls.uses_labels
+            if cls.has_objective():
+                self.objectives.append((strat, rows, alpha))
+            elif cls.flag_weights is not None and cls.weights is Strategy.weights:
                 if cls.uses_alpha and not cls.flags_from_truth:
                     self.alpha[rows] = alpha
                     self.alpha_warm[rows] = 0.0 if cls.uses_warmup else alpha
@@ -134,21 +144,60 @@ class _Weighting:
             else:
                 self.custom.append((strat, rows, alpha, len(idx) == K))
         self.any_truth = bool(self.truth_rows.any())
+        self.all_objective = sum(len(r) for _, r, _ in self.objectives) == K
         self._counts = {}
         self.needs_labels = any(type(s).needs_labels for s, _ in self.strategies)
 
-    def __call__(self, ln, la, idx, epoch, y, labeled):
+    def loss(self, ln, la, idx, epoch, y, labeled):
+        """Per-member objective ``(K,)`` of a batch from the losses ``(K, B)`` (with gradients),
+        and the detached ``(w_n, w_a, flag)`` recorded for the plots."""
+        leave_out = None
+        if labeled is not None and bool(self.unlabeled_rows.any()):
+            leave_out = labeled & self.unlabeled_rows
+            if not bool(leave_out.any()):
+                leave_out = None
+        if self.all_objective:
+            wn, wa = torch.ones_like(ln), torch.zeros_like(la)
+            flag = torch.zeros_like(ln, dtype=torch.bool)
+            per_member = ln.new_zeros(ln.shape[0])
+        else:
+            wn, wa, flag = self(ln.detach(), la.detach(), idx, epoch, y, leave_out)
+            if leave_out is None:
+                per_member = torch.addcmul(wn * ln, wa, la).mean(dim=1)
+            else:
+                keep = ~leave_out
+                wn, wa, flag = wn * keep, wa * keep, flag & keep
+                per_member = torch.addcmul(wn * ln, wa, la).sum(dim=1) / keep.sum(dim=1).clamp_min(1)
+        warm = epoch < self.warmup
+        for strat, rows, alpha in self.objectives:
+            pick = lambda t: None if t is None else t[rows]  # noqa: E731
+            ln_r, la_r = ln[rows], la[rows]
+            batch = Batch(ln_r.detach() - la_r.detach(), ln_r.detach(), la_r.detach(), alpha, idx[rows], epoch,
+                          pick(y), pick(labeled), warm)
+            obj, (w_n, w_a, fl) = strat.objective(batch, ln_r, la_r)
+            per_member = per_member.index_copy(0, rows, obj)
+            wn, wa, flag = wn.index_copy(0, rows, w_n), wa.index_copy(0, rows, w_a), flag.index_copy(0, rows, fl)
+        return per_member, wn, wa, flag
+
+    def __call__(self, ln, la, idx, epoch, y, leave_out):
+        """(w_n, w_a, flag) of the weight-based strategies; ``leave_out`` marks labelled anomalies
+        that the unsupervised rows must not rank (None when there are none)."""
         warm = epoch < self.warmup
         s_train = ln - la
-        key = (s_train.shape[1], warm)
-        if key not in self._counts:
-            counts = flag_counts(self.alpha_warm if warm else self.alpha, s_train.shape[1])
-            self._counts[key] = counts if bool(counts.any()) else None
-        counts = self._counts[key]
+        if leave_out is None:
+            key = (s_train.shape[1], warm)
+            if key not in self._counts:
+                counts = flag_counts(self.alpha_warm if warm else self.alpha, s_train.shape[1])
+                self._counts[key] = counts if bool(counts.any()) else None
+            counts = self._counts[key]
+            ranked = s_train
+        else:
+            counts = flag_counts(self.alpha_warm if warm else self.alpha, (~leave_out).sum(1, keepdim=True))
+            ranked = s_train.masked_fill(leave_out, float("-inf"))
         if counts is None:
             flag = torch.zeros_like(s_train, dtype=torch.bool)
         else:
-            flag = top_n_mask(s_train, counts)
+            flag = top_n_mask(ranked, counts)
         if self.any_truth:
             flag = torch.where(self.truth_rows, y > 0.5, flag)
         wn, wa, flag = flag_to_weights(flag, self.wn_flag, self.wa_flag)
@@ -156,7 +205,8 @@ class _Weighting:
             if warm and strat.uses_warmup:
                 continue
             pick = (lambda t: t) if whole else (lambda t: None if t is None else t[rows])  # noqa: E731
-            w = strat.weights(Batch(pick(s_train), pick(ln), pick(la), alpha, pick(idx), epoch, pick(y), pick(labeled)))
+            w = strat.weights(Batch(pick(s_train), pick(ln), pick(la), alpha, pick(idx), epoch, pick(y),
+                                    pick(leave_out), warm))
             if whole:
                 return w
             for dst, src in zip((wn, wa, flag), w):
@@ -226,7 +276,8 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
     if y_tr is None and weighting.needs_labels:
         raise ValueError("strategy 'gtruth' needs the true labels of the training data")
     B = min(config.batch_size or N, N)
-    threads = choose_threads(model.work_per_step(B), config.threads) if device.type == "cpu" else torch.get_num_threads()
+    plan = BatchPlan(lab, N, B, config.labeled_batch, seeds, device)
+    threads = choose_threads(model.work_per_step(plan.step_size), config.threads) if device.type == "cpu" else torch.get_num_threads()
 
     E = config.epochs
     every = config.record_every or max(1, -(-E // 100))
@@ -242,7 +293,6 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
     recall = torch.full((E, K), float("nan"))
     test_auroc = np.full((len(rec_epochs), K), np.nan)
     eval_rec = {n: torch.zeros(len(rec_epochs), K, v.shape[0]) for n, v in evals.items()}
-    order_gens = [torch.Generator().manual_seed(s + 1_000_003) for s in seeds]
     stopped = False
     epochs_run = 0
 
@@ -258,19 +308,16 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                 break
             model.train()
             recording = epoch in rec_pos
-            perm = torch.stack([torch.randperm(N, generator=g) for g in order_gens]).to(device)
             wn_ep = torch.ones(K, N, device=device)
             wa_ep = torch.zeros(K, N, device=device)
             fl_ep = torch.zeros(K, N, dtype=torch.bool, device=device)
             ep_loss = torch.zeros(K, device=device)
             steps = []
-            for i in range(0, N, B):
-                idx = perm[:, i : i + B]
+            for idx in plan.epoch():
                 ln, la = model.losses(x_tr[kk, idx], train=True)
-                wn, wa, flag = weighting(ln.detach(), la.detach(), idx, epoch,
-                                         y_tr[kk, idx] if y_tr is not None else None,
-                                         lab[kk, idx] if lab is not None else None)
-                per_member = torch.addcmul(wn * ln, wa, la).mean(dim=1)
+                per_member, wn, wa, flag = weighting.loss(ln, la, idx, epoch,
+                                                          y_tr[kk, idx] if y_tr is not None else None,
+                                                          lab[kk, idx] if lab is not None else None)
                 opt.zero_grad(set_to_none=True)
                 per_member.sum().backward()
                 opt.step()

@@ -12,7 +12,8 @@ class Batch:
 
     ``s_train`` is LOE Eq. 4, L_n - L_a; ``index`` the samples' positions in the
     training set; ``y_true`` the ground truth (None when unknown); ``labeled``
-    marks labelled anomalies (None when there are none).
+    marks labelled anomalies (None when there are none); ``warm`` is true during
+    the trainer's warm-up epochs.
     """
 
     s_train: torch.Tensor
@@ -23,6 +24,7 @@ class Batch:
     epoch: int
     y_true: torch.Tensor | None = None
     labeled: torch.Tensor | None = None
+    warm: bool = False
 
 
 @dataclass
@@ -49,6 +51,16 @@ class Strategy:
     top-α of S_train (:func:`top_alpha_mask`) or, with ``flags_from_truth``,
     the true anomalies. The trainer then handles all such members in one
     vectorised step and never calls :meth:`weights`.
+
+    Objectives that are not a per-sample weighting (separate means over the
+    unlabelled and the labelled samples, an absolute value of a batch-level
+    difference, as in PU Eq. 13) override :meth:`objective` instead; it gets
+    the gradient-carrying losses and returns one loss per member.
+
+    Labelled anomalies (``Batch.labeled``) are used only by strategies with
+    ``uses_labels``; for every other strategy the trainer leaves them out of the
+    objective (the PU paper's unsupervised baselines "did NOT use the labeled
+    anomaly data", Sec. 5.3 footnote 2).
     """
 
     name = ""
@@ -60,6 +72,7 @@ class Strategy:
     uses_alpha = True
     flag_weights: tuple[float, float] | None = None
     flags_from_truth = False
+    uses_labels = False
 
     def __init__(self, n_members: int, n_samples: int, device=None, **hp):
         self.n_members = n_members
@@ -80,6 +93,16 @@ class Strategy:
         w_n, w_a = self.flag_weights
         return flag_to_weights(flag, w_n, w_a)
 
+    def objective(self, batch: Batch, loss_normal: torch.Tensor, loss_anomaly: torch.Tensor):
+        """Batch objective ``(M,)`` from the per-sample losses ``(M, B)`` (with gradients), and the
+        ``(w_n, w_a, flag)`` to record for the plots; only called when a subclass overrides it."""
+        raise NotImplementedError
+
+    @classmethod
+    def has_objective(cls) -> bool:
+        """Whether this strategy returns a batch objective (:meth:`objective`) rather than weights."""
+        return cls.objective is not Strategy.objective
+
     def end_epoch(self, info: EpochEnd) -> None:
         """Hook for strategies that update per-sample state once per epoch or round.
         ``info.train_scores`` is None unless :meth:`wants_scores` asked for it (or the epoch is recorded)."""
@@ -90,6 +113,17 @@ class Strategy:
 
     def finish(self, backbone, members: list[int]) -> None:
         """Hook called once after the last epoch, e.g. to load a selected round's weights into ``members``."""
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of each row of ``values`` (M, B) over the entries where ``mask`` is true; 0 for an empty row."""
+    m = mask.to(values.dtype)
+    return (values * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
+
+
+def labeled_mask(batch: Batch) -> torch.Tensor:
+    """The batch's labelled-anomaly mask (all false when the data has none)."""
+    return batch.labeled if batch.labeled is not None else torch.zeros_like(batch.s_train, dtype=torch.bool)
 
 
 def flag_to_weights(flag: torch.Tensor, w_n, w_a):

@@ -1,0 +1,116 @@
+"""Labelled anomalies: the PU, SAD and SOEL objectives, balanced batches and the unsupervised rows leaving them out."""
+import numpy as np
+import pytest
+import torch
+
+from adcore.batching import BatchPlan
+from adcore.registry import STRATEGIES
+from adcore.strategies.base import Batch
+from adcore.trainer import Member, TrainConfig, _Weighting, train
+
+LN = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
+LA = torch.tensor([[0.5, 0.4, 0.3, 0.2, 0.1, 0.05]])
+LAB = torch.tensor([[False, False, False, False, True, True]])
+
+
+def objective(name, alpha=0.2, warm=False, **hp):
+    strat = STRATEGIES.get(name)(1, 6, **STRATEGIES.resolve_params(name, hp))
+    batch = Batch(LN - LA, LN, LA, torch.tensor([[alpha]]), torch.arange(6)[None], 5, None, LAB, warm)
+    return strat.objective(batch, LN, LA)
+
+
+def test_pu_objective_is_eq_13_by_hand():
+    loss, (wn, wa, flag) = objective("pu", alpha=0.2)
+    l_a_pos = (0.1 + 0.05) / 2
+    l_u_neg = (1 + 2 + 3 + 4) / 4
+    l_a_neg = (5 + 6) / 2
+    assert loss.item() == pytest.approx(0.2 * l_a_pos + abs(l_u_neg - 0.2 * l_a_neg))
+    assert flag.tolist() == LAB.tolist()
+
+
+def test_pu_absolute_value_and_non_negative_correction():
+    # α large enough that L_U^- − α L_A^- < 0: abs flips it, nn steps against it, none keeps it
+    neg = (1 + 2 + 3 + 4) / 4 - 0.9 * (5 + 6) / 2
+    pos = 0.9 * (0.1 + 0.05) / 2
+    assert neg < 0
+    assert objective("pu", alpha=0.9)[0].item() == pytest.approx(pos - neg)
+    assert objective("pu", alpha=0.9, correction="none")[0].item() == pytest.approx(pos + neg)
+    assert objective("pu", alpha=0.9, correction="nn", gamma=2.0)[0].item() == pytest.approx(-2.0 * neg)
+
+
+def test_sad_joint_and_separate_means():
+    joint = objective("sad", eta=2.0)[0].item()
+    assert joint == pytest.approx((1 + 2 + 3 + 4 + 2 * (0.1 + 0.05)) / 6)
+    sep = objective("sad", eta=2.0, reduction="separate")[0].item()
+    assert sep == pytest.approx((1 + 2 + 3 + 4) / 4 + 2 * (0.1 + 0.05) / 2)
+
+
+def test_soel_flags_top_alpha_of_the_unlabelled_only():
+    # B_U = 4, α = 0.5 → two flags among the unlabelled, by S_train = L_n − L_a: samples 3 and 2
+    loss, (wn, wa, flag) = objective("soel", alpha=0.5)
+    assert flag[0].tolist() == [False, False, True, True, True, True]
+    assert loss.item() == pytest.approx((1 + 2 + 0.3 + 0.2) / 4 + (0.1 + 0.05) / 2)
+    warm = objective("soel", alpha=0.5, warm=True)[0].item()
+    assert warm == pytest.approx((1 + 2 + 3 + 4) / 4 + (0.1 + 0.05) / 2)
+
+
+def test_unsupervised_rows_leave_labelled_anomalies_out():
+    w = _Weighting([Member("loe_hard", 0.5, 0), Member("sad", 0.5, 0)], 6, 0, torch.device("cpu"))
+    loss, wn, wa, flag = w.loss(LN.repeat(2, 1), LA.repeat(2, 1), torch.arange(6).repeat(2, 1), 3, None,
+                                LAB.repeat(2, 1))
+    # LOE: ⌊0.5 · 4⌋ = 2 flags among the 4 unlabelled; the labelled ones get no weight and no flag
+    assert flag[0].tolist() == [False, False, True, True, False, False]
+    assert wn[0, 4:].tolist() == [0, 0] and wa[0, 4:].tolist() == [0, 0]
+    assert loss[0].item() == pytest.approx((1 + 2 + 0.3 + 0.2) / 4)
+    assert loss[1].item() == pytest.approx((1 + 2 + 3 + 4 + 0.1 + 0.05) / 6)
+
+
+def test_balanced_batches_hold_the_requested_numbers():
+    labeled = torch.zeros(2, 50, dtype=torch.bool)
+    labeled[0, [3, 7, 11]] = True
+    labeled[1, [0, 1, 2]] = True
+    plan = BatchPlan(labeled, 50, 16, 5, [0, 1], torch.device("cpu"))
+    batches = list(plan.epoch())
+    assert [b.shape[1] for b in batches] == [21, 21, 20]  # 47 unlabelled in batches of 16, + 5 labelled each
+    for k in range(2):
+        seen = torch.cat([b[k] for b in batches])
+        is_lab = labeled[k, seen]
+        assert int((~is_lab).sum()) == 47 and len(set(seen[~is_lab].tolist())) == 47  # each unlabelled once
+        assert all(int(labeled[k, b[k]].sum()) == 5 for b in batches)
+        counts = np.bincount(seen[is_lab].numpy(), minlength=50)[labeled[k].numpy()]
+        assert counts.max() - counts.min() <= 1  # the labelled set is cycled evenly
+    assert plan.step_size == 21
+
+
+def test_balanced_batches_need_equal_labelled_counts():
+    labeled = torch.zeros(2, 10, dtype=torch.bool)
+    labeled[0, 1] = True
+    with pytest.raises(ValueError, match="same number"):
+        BatchPlan(labeled, 10, 4, 2, [0, 1], torch.device("cpu"))
+
+
+def _blobs(seed=0):
+    rng = np.random.default_rng(seed)
+    normal = rng.normal(size=(300, 4)).astype(np.float32)
+    anomalies = (rng.normal(size=(40, 4)) + 3.0).astype(np.float32)
+    X = np.concatenate([normal, anomalies])
+    labeled = np.r_[np.zeros(320, bool), np.ones(20, bool)]  # 20 unlabelled anomalies contaminate U, 20 labelled
+    return X, labeled
+
+
+@pytest.mark.parametrize("strategy", ["sad", "pu"])
+def test_labelled_anomalies_score_higher_than_under_blind(strategy):
+    X, labeled = _blobs()
+    cfg = TrainConfig(epochs=15, batch_size=64, lr=1e-3, labeled_batch=16)
+    res = train("deepsvdd", [Member("blind", 0.06, 0), Member(strategy, 0.06, 0)], X, labeled=labeled, config=cfg)
+    s = res.score(X)
+    gap = [s[k, labeled].mean() / s[k, :300].mean() for k in range(2)]
+    assert gap[1] > 2 * gap[0]
+
+
+def test_soel_without_labels_is_loe():
+    X, _ = _blobs()
+    cfg = TrainConfig(epochs=6, batch_size=64)
+    res = train("deepsvdd", [Member("loe_hard", 0.1, 3), Member("soel", 0.1, 3)], X, config=cfg)
+    s = res.score(X)
+    np.testing.assert_allclose(s[0], s[1], rtol=1e-4, atol=1e-6)
