@@ -9,6 +9,9 @@ from adcore.data import PROTOCOLS, SKLEARN_SETS, DataError
 from adcore.data.toy import TOY_TRAINING
 from adcore.experiment import ExperimentConfig, run_experiment
 from adcore.registry import BACKBONES, STRATEGIES
+from adcore.engines import ENGINES, run_sweep as run_cells
+from adcore.store import ENV_VAR, ResultStore, parse_where
+from adcore.sweep_spec import expand, load_spec
 from adcore.sweeps import contamination_sweep, mean_table, sensitivity_matrix
 
 TOY_DEFAULTS = TOY_TRAINING
@@ -55,10 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", parents=[run], add_help=False,
                            help="contamination sweep (LOE Fig. 2): one run per α0 in --alpha0s, α = α0")
     sweep.add_argument("--alpha0s", default="0.05,0.1,0.15,0.2", help="comma-separated true ratios")
+    sweep.add_argument("--spec", help="a JSON/YAML sweep spec (lists expanded as a product); needs --store")
+    sweep.add_argument("--store", help="the run store (SQLite file): stored cells are skipped, new ones added")
+    sweep.add_argument("--engine", choices=ENGINES, default="local", help="--spec: local process pool or Ray")
+    sweep.add_argument("--address", help="--engine ray: join this Ray cluster (default: $RAY_ADDRESS, else "
+                       "start a local Ray)")
+    sweep.add_argument("--workers", type=int, help="--spec: cells run at once (default: one per CPU)")
+    sweep.add_argument("--scores", action="store_true", help="--spec: keep every member's test scores too")
+    runs = sub.add_parser("runs", help="the member results of a run store, one row each")
+    runs.add_argument("--store", help=f"the run store (default ${ENV_VAR} or ~/.adlab/runs.sqlite)")
+    runs.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                      help="filter (also != < <= > >=), e.g. data=toy or auroc>=0.9; repeatable")
+    runs.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    runs.add_argument("--out", help="export to a .csv or .parquet file")
     matrix = sub.add_parser("matrix", parents=[run], add_help=False,
                             help="α-vs-α0 sensitivity matrix (LOE Fig. 3)")
     matrix.add_argument("--alpha0s", default="0.05,0.1,0.15,0.2", help="comma-separated true ratios")
     matrix.add_argument("--alphas", default="0.05,0.1,0.15,0.2", help="comma-separated assumed ratios")
+    matrix.add_argument("--store", help="the run store (SQLite file): stored runs are reused, new ones added")
     return parser
 
 
@@ -114,13 +131,39 @@ def cmd_list() -> dict:
             "protocols": list(PROTOCOLS)}
 
 
+def cmd_spec_sweep(args) -> int:
+    """``sweep --spec``: the cells of the spec missing from the store, on the chosen engine."""
+    if not args.store:
+        raise ValueError("sweep --spec needs --store PATH (the run store the results go to)")
+    cells = expand(load_spec(args.spec))
+    store = ResultStore(args.store)
+    print(f"{len(cells)} cells × members = {sum(c.n_members for c in cells)} results in the spec", flush=True)
+    report = run_cells(cells, store, args.engine, args.workers, args.address, args.scores,
+                       progress=lambda line: print(line, flush=True))
+    print(f"done in {report.seconds:.1f} s: {report.ran} cells run, {report.skipped} already done"
+          + (f", {len(report.failed)} failed" if report.failed else "") + f"; store {store.path}")
+    return 1 if report.failed else 0
+
+
+def cmd_runs(args) -> int:
+    store = ResultStore(args.store)
+    where = parse_where(args.where)
+    if args.out:
+        print(f"wrote {store.export(args.out, where)}")
+        return 0
+    df = store.frame(where)
+    print(df.to_csv(index=False) if args.csv else df.drop(columns=["config", "cell"]).to_string(index=False))
+    return 0
+
+
 def run_sweep(args, cfg: ExperimentConfig) -> int:
     alpha0s = [float(a) for a in _csv(args.alpha0s)]
+    store = ResultStore(args.store) if args.store else None
     if args.command == "sweep":
-        rows = contamination_sweep(cfg, alpha0s)
+        rows = contamination_sweep(cfg, alpha0s, store=store)
         table = mean_table(rows, "alpha0")
     else:
-        rows = sensitivity_matrix(cfg, alpha0s, [float(a) for a in _csv(args.alphas)])
+        rows = sensitivity_matrix(cfg, alpha0s, [float(a) for a in _csv(args.alphas)], store=store)
         for r in rows:
             r["cell"] = f"α0={r['alpha0']:g} α={r['alpha']:g}"
         table = mean_table(rows, "cell")
@@ -148,6 +191,10 @@ def main(argv=None) -> int:
             print("datasets: " + ", ".join(listing["datasets"]))
             print("protocols: " + ", ".join(listing["protocols"]))
             return 0
+        if args.command == "runs":
+            return cmd_runs(args)
+        if args.command == "sweep" and args.spec:
+            return cmd_spec_sweep(args)
         cfg = config_from_args(args)
         if args.command in ("sweep", "matrix"):
             return run_sweep(args, cfg)
