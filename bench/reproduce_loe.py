@@ -150,8 +150,9 @@ def run_one(name, stem, backbone, args):
         n_train = int((ds.y == 0).sum()) // 2 / 0.9
         epochs = max(epochs, math.ceil(args.min_steps / max(1, math.ceil(n_train / args.batch_size))))
     cfg = ExperimentConfig(data=stem, backbone=backbone, protocol="loe", alpha0=0.1, alpha=0.1,
-                           strategies=list(STRATEGIES), seeds=args.seeds, epochs=epochs,
-                           batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, threads=args.threads)
+                           strategies=list(args.strategies), seeds=args.seeds, epochs=epochs,
+                           batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, threads=args.threads,
+                           standardize=args.standardize, backbone_params=args.backbone_params.get(backbone, {}))
     res = run_experiment(cfg, ds)
     fit = sum(r.fit_seconds for r, _ in res.train_results)
     epochs = res.runs[0]["epochs_trained"]
@@ -240,6 +241,11 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", default="auto")
+    p.add_argument("--standardize", type=int, default=1, help="1: standardise with training statistics; "
+                   "0: raw features, as the LOE authors' pipeline (reference notes)")
+    p.add_argument("--backbone-params", type=json.loads, default={}, metavar="JSON",
+                   help='per backbone, e.g. \'{"icl": {"tau": 0.01}}\'')
+    p.add_argument("--strategies", default=",".join(STRATEGIES))
     p.add_argument("--out", default="bench/out/loe_tabular.json")
     p.add_argument("--append", action="store_true", help="add to the runs already in --out (e.g. ICL after NTL)")
     p.add_argument("--summarize", metavar="JSON", help="only print the tables of an earlier output")
@@ -261,6 +267,7 @@ def main():
         print(tables(json.loads(Path(args.summarize).read_text())))
         return
     args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.strategies = [s for s in args.strategies.split(",") if s]
     args.threads = int(args.threads) if args.threads.isdigit() else args.threads
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     unknown = [n for n in names if n not in DATASETS]

@@ -7,10 +7,15 @@ from adcore.strategies.base import top_alpha_mask, top_n_mask
 from adcore.trainer import Member, _Weighting
 
 
+def _weights(w, *args):
+    """(w_n, w_a, flag) of a _Weighting, before and after the trainer's objective hook."""
+    return w.weights(*args) if hasattr(w, "weights") else w(*args)
+
+
 def weigh(name, ln, la, alpha=0.2, epoch=5, warmup=0, index=None):
     K, B = ln.shape
     w = _Weighting([Member(name, alpha, 0)] * 1, B, warmup, torch.device("cpu"))
-    return w(ln, la, torch.arange(B)[None] if index is None else index, epoch, None, None)
+    return _weights(w, ln, la, torch.arange(B)[None] if index is None else index, epoch, None, None)
 
 
 # --- Refine (LOE App. B) ---------------------------------------------------------------------------------------
@@ -60,7 +65,107 @@ def test_top_n_mask_rows_have_their_own_counts():
 
 def test_loe_hard_with_tied_losses_flags_exactly_floor_alpha_b():
     ln = torch.ones(2, 30)
-    wn, wa, flag = _Weighting([Member("loe_hard", 0.1, 0), Member("loe_hard", 0.2, 1)], 30, 0,
-                              torch.device("cpu"))(ln, torch.zeros_like(ln), torch.arange(30).expand(2, 30), 3,
-                                                   None, None)
+    w = _Weighting([Member("loe_hard", 0.1, 0), Member("loe_hard", 0.2, 1)], 30, 0, torch.device("cpu"))
+    wn, wa, flag = _weights(w, ln, torch.zeros_like(ln), torch.arange(30).expand(2, 30), 3, None, None)
     assert flag.sum(1).tolist() == [3, 6] and wa.sum(1).tolist() == [3.0, 6.0]
+
+
+def test_refine_leaves_labelled_samples_out_of_the_count():
+    from adcore.strategies.base import Batch
+    from adcore.registry import STRATEGIES
+    ln = torch.tensor([[9.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 0.5, 0.1]])
+    out = torch.zeros_like(ln, dtype=torch.bool)
+    out[0, 0] = True  # a labelled anomaly the unsupervised objective leaves out
+    batch = Batch(ln, ln, torch.zeros_like(ln), torch.tensor([[0.2]]), torch.arange(11)[None], 3, labeled=out)
+    wn, wa, flag = STRATEGIES.get("refine")(1, 11).weights(batch)
+    assert flag[0].nonzero().ravel().tolist() == [7, 8]  # ⌊0.2 · 10⌋ of the 10 others
+    kept = ~(flag | out)
+    assert (wn[0] * ln[0])[kept[0]].sum().item() / 10 == pytest.approx(ln[0, kept[0]].mean().item())
+
+
+# --- ICL: the contrastive denominator is the default -----------------------------------------------------------
+
+def test_icl_default_loss_changes_when_negatives_change():
+    from adcore.backbones import build_backbone
+    m = build_backbone("icl", (6,), [0], {"window": 2})
+    assert m.hp["denominator"] == "windows"
+    W = m.n_windows
+    rng = np.random.default_rng(0)
+    s1 = torch.tensor(rng.normal(size=(1, 3, W, W)), dtype=torch.float32)
+    s2 = s1.clone()
+    s2[..., 0, 1] += 2.0  # one negative pair h(a_0, b_1) only; every matched pair s_jj is unchanged
+    losses = []
+    for s in (s1, s2):
+        m.similarities = lambda x, s=s: s
+        losses.append(m.losses(torch.zeros(1, 3, 6))[0])
+    assert torch.all(losses[1] > losses[0] + 1e-3)  # a more similar negative must raise L_n
+    # and exactly the InfoNCE value of complement b_j against all windows
+    h = np.exp(s2[0, 0].numpy())
+    assert losses[1][0, 0].item() == pytest.approx(-np.log(np.diag(h) / h.sum(0)).sum(), rel=1e-5)
+
+
+# --- AE: IAD Eq. 10 squared error next to the PU paper's norm ---------------------------------------------------
+
+def test_ae_squared_error_is_iad_eq10_and_norm_is_pu_eq1():
+    from adcore.backbones import build_backbone
+    x = torch.randn(1, 8, 5, generator=torch.Generator().manual_seed(2))
+    norm = build_backbone("ae", (5,), [3], {"hidden": (4,), "latent_dim": 2})
+    sq = build_backbone("ae", (5,), [3], {"hidden": (4,), "latent_dim": 2, "error": "squared"})
+    assert norm.hp["error"] == "norm"
+    recon = norm.decoder(norm.encoder(x))
+    expected = (x - recon).pow(2).sum(-1)
+    ln_sq, la_sq = sq.losses(x)
+    ln_norm, la_norm = norm.losses(x)
+    torch.testing.assert_close(ln_sq, expected)
+    torch.testing.assert_close(ln_norm, expected.sqrt())
+    torch.testing.assert_close(sq.score(x), expected)
+    # ABC's L_a = -log(1 - exp(-ℓ)) of the chosen ℓ (PU Eq. 3-4)
+    torch.testing.assert_close(la_sq, -torch.log(1 - torch.exp(-expected)))
+    torch.testing.assert_close(la_norm, -torch.log(1 - torch.exp(-expected.sqrt())))
+
+
+# --- MAF: batch norm between the MADEs (MAF paper Sec. 3.2), score −p(x) (IAD Eq. 8) -----------------------------
+
+def test_maf_batch_norm_layers_sit_between_the_mades_and_enter_the_log_det():
+    from adcore.backbones import build_backbone
+    maf = build_backbone("maf", (4,), [3], {"n_layers": 3, "hidden": (16,), "activation": "tanh"})
+    assert len(maf.norms) == 2 and maf.hp["batch_norm"]
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in maf.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        for bn in maf.norms:  # non-trivial running statistics (evaluation mode uses them)
+            bn.running_mean.copy_(torch.randn(bn.running_mean.shape, generator=g))
+            bn.running_var.copy_(torch.rand(bn.running_var.shape, generator=g) + 0.5)
+    x = torch.randn(4, generator=g)
+    jac = torch.autograd.functional.jacobian(lambda v: maf.embed(v.view(1, 1, 4)).view(4), x)
+    _, log_det = maf._forward(x.view(1, 1, 4))
+    assert torch.allclose(log_det.view(()), torch.linalg.slogdet(jac)[1], atol=1e-4)
+    plain = build_backbone("maf", (4,), [3], {"n_layers": 3, "hidden": (16,), "activation": "tanh",
+                                              "batch_norm": False})
+    plain.made.load_state_dict(maf.made.state_dict())
+    assert not torch.allclose(plain.log_prob(x.view(1, 1, 4)), maf.log_prob(x.view(1, 1, 4)))
+
+
+def test_maf_batch_norm_uses_batch_statistics_in_training_only():
+    from adcore.backbones import build_backbone
+    maf = build_backbone("maf", (3,), [0, 1], {"n_layers": 2})
+    bn = maf.norms[0]
+    u = torch.randn(2, 64, 3, generator=torch.Generator().manual_seed(0)) * 3 + 2
+    z, ld = bn(u, train=True)
+    torch.testing.assert_close(z.mean(1), torch.zeros(2, 3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.var(1, unbiased=False), torch.ones(2, 3), atol=1e-3, rtol=0)
+    assert ld.shape == (2, 64) and not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
+    before = bn.running_mean.clone()
+    bn(u, train=False)
+    assert torch.equal(bn.running_mean, before)  # evaluation never moves the running averages
+    ln_train = maf.losses(u, train=True)[0]
+    ln_eval = maf.losses(u, train=False)[0]
+    assert not torch.allclose(ln_train, ln_eval)
+
+
+def test_maf_neg_density_score_is_iad_eq8():
+    from adcore.backbones import build_backbone
+    maf = build_backbone("maf", (2,), [0], {"score": "neg_density"})
+    x = torch.randn(1, 6, 2, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(maf.score(x), -torch.exp(maf.log_prob(x)))

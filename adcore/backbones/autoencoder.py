@@ -12,9 +12,12 @@ from adcore.registry import BACKBONES, Param
 class AutoEncoder(Backbone):
     """MLP autoencoder.
 
-    ℓ(x) = ||D(E(x)) - x||₂ (PU Eq. 1) is L_n and the test score. The anomaly
-    loss is ABC's y = 1 term, L_a = -log(1 - exp(-ℓ)) (PU Eq. 3-4), which falls
-    as the reconstruction error grows.
+    ℓ(x) is L_n and the test score: with ``error="norm"`` (default) the norm
+    ||D(E(x)) - x||₂ of the PU paper's Eq. 1 (ABC, PUAE); with ``error="squared"``
+    the squared error ||x - D(E(x))||₂² of IAD Eq. 10, which changes both the
+    gradient and IAD's Eq. 13-14 weights (the IAD presets use it). The anomaly
+    loss is ABC's y = 1 term, L_a = -log(1 - exp(-ℓ)) (PU Eq. 3-4) of the same ℓ,
+    which falls as the reconstruction error grows.
     """
 
     name = "ae"
@@ -25,6 +28,9 @@ class AutoEncoder(Backbone):
         Param("hidden", (), tuple, help="encoder hidden sizes (decoder mirrored); empty = sized from the input"),
         Param("latent_dim", 0, int, 0, 1024, help="bottleneck size; 0 = half the last hidden size"),
         Param("activation", "leaky_relu", str, choices=("leaky_relu", "relu", "tanh", "elu")),
+        Param("error", "norm", str, choices=("norm", "squared"),
+              help="reconstruction error ℓ: ||x - x̂||₂ (norm, PU paper Eq. 1: ABC/PUAE) or ||x - x̂||₂² "
+                   "(squared, IAD Eq. 10)"),
     )
 
     def __init__(self, input_shape, seeds, **hp):
@@ -45,7 +51,9 @@ class AutoEncoder(Backbone):
     def losses(self, x, train=False):
         flat = x.flatten(2)
         recon = self.decoder(self.embed(self.corrupt(flat) if train else flat))
-        err = (recon - flat).pow(2).sum(-1).clamp_min(1e-12).sqrt()
+        err = (recon - flat).pow(2).sum(-1)
+        if self.hp.get("error", "norm") == "norm":  # subclasses without the parameter (ae_cnn) keep the norm
+            err = err.clamp_min(1e-12).sqrt()
         return err, -torch.log(-torch.expm1(-err.clamp_min(1e-6)))
 
 

@@ -28,22 +28,20 @@ class ICL(Backbone):
     subset is a; we take a = window). Losses (LOE Sec. 3.4):
     L_n = -Σ_j log p_j, L_a = -Σ_j log(1 - p_j); test score L_n.
 
-    p_j as printed in LOE Sec. 3.4 (default, ``denominator="pairs"``):
-    p_j = h(a_j, b_j) / Σ_l h(a_l, b_l). Ambiguity: this denominator does not
-    depend on j, so Σ_j p_j = 1 and L_n ≥ W log W, with equality whenever all
-    W matched similarities are equal (including all pairs perfectly aligned, or
-    encoders with constant output). It never contrasts a window with another
-    window's complement, although the same sentence calls it a contrastive
-    loss, and LOE ran ICL's official code; a contrastive (InfoNCE) reading puts
-    the mismatched pairs in the denominator. Two such readings are offered:
-    ``"windows"``: p_j = h(a_j, b_j) / Σ_l h(a_l, b_j) (the complement b_j
-    picks its window among all windows); ``"complements"``:
-    p_j = h(a_j, b_j) / Σ_l h(a_j, b_l). Which one ICL uses we cannot check
-    here. Trained blind on clean halves of ADBench sets (20 epochs, 2 seeds,
-    our defaults) the printed "pairs" form gave the best test AUROC of the
-    three on thyroid, breastw, wine, glass, Pima, WBC, Ionosphere and
-    vertebral and was close on WDBC; "windows" was better on letter (0.76 vs
-    0.65) and optdigits (0.98 vs 0.74, d = 64, 55 windows).
+    p_j (default, ``denominator="windows"``, the contrastive form of ICL, which
+    LOE ran with the authors' code): p_j = h(a_j, b_j) / Σ_l h(a_l, b_j) — the
+    complement b_j has to pick its own window among all W windows (InfoNCE with
+    the other windows as negatives; the peer implementation adapted from ICL's
+    supplementary code, DeepOD ``ICL.cal_logit``, puts the complement as query
+    against all windows in the same way). ``"complements"``:
+    p_j = h(a_j, b_j) / Σ_l h(a_j, b_l), the transposed contrast.
+    ``"pairs"``: p_j = h(a_j, b_j) / Σ_l h(a_l, b_l), the denominator as printed
+    in LOE Sec. 3.4. It does not depend on j, so Σ_j p_j = 1 and L_n ≥ W log W,
+    with equality whenever all W matched similarities are equal (including all
+    pairs perfectly aligned, or encoders with constant output): it never
+    contrasts a window with another window's complement, although the same
+    sentence calls it a contrastive loss; kept to reproduce the earlier ICL
+    rows of docs/RESULTS.md (issue 12: before/after there).
     In log space, with s_lj = cos(f(a_l), g(b_j)) / τ and D_j the set of
     denominator terms: log p_j = s_jj - logsumexp_{D_j} and
     log(1 - p_j) = logsumexp_{D_j without the matched pair} - logsumexp_{D_j},
@@ -69,9 +67,10 @@ class ICL(Backbone):
               help="hidden sizes of both encoders; empty = two layers of clip(d, 32, 128) (ICL used 200)"),
         Param("rep_dim", 0, int, 0, 4096, help="embedding size e; 0 = the hidden width (ICL used 200)"),
         Param("tau", 0.1, float, 1e-3, 10.0, help="temperature τ of h(a,b) = exp(cos(f(a),g(b))/τ)"),
-        Param("denominator", "pairs", str, choices=("pairs", "windows", "complements"),
-              help="p_j = h(a_j,b_j) / Σ_l h(a_l,b_l) (pairs: LOE Sec. 3.4 as printed), Σ_l h(a_l,b_j) "
-                   "(windows) or Σ_l h(a_j,b_l) (complements): contrastive readings, see the class docstring"),
+        Param("denominator", "windows", str, choices=("windows", "complements", "pairs"),
+              help="p_j = h(a_j,b_j) / Σ_l h(a_l,b_j) (windows: ICL's contrastive loss, each complement against "
+                   "all windows), Σ_l h(a_j,b_l) (complements) or Σ_l h(a_l,b_l) (pairs: LOE Sec. 3.4 as "
+                   "printed, contrasts nothing), see the class docstring"),
         Param("bias", True, bool, help="bias terms in both encoders"),
         Param("activation", "leaky_relu", str, choices=tuple(ACTIVATIONS)),
     )

@@ -22,9 +22,16 @@ class Refine(Strategy):
     uses_warmup = True
 
     def weights(self, batch: Batch):
-        B = batch.loss_normal.shape[1]
-        counts = flag_counts(batch.alpha, B)
-        drop = top_n_mask(batch.loss_normal, counts)
-        keep_weight = B / (B - counts.clamp_max(B - 1)).to(batch.loss_normal.dtype)
-        w_n = torch.where(drop, 0.0, keep_weight.expand_as(batch.loss_normal))
+        ln = batch.loss_normal
+        out = batch.labeled  # labelled anomalies the trainer leaves out of this unsupervised objective
+        if out is None:
+            n = torch.full_like(batch.alpha, ln.shape[1])
+            ranked = ln
+        else:
+            n = (~out).sum(1, keepdim=True).to(ln.dtype)
+            ranked = ln.masked_fill(out, float("-inf"))
+        counts = flag_counts(batch.alpha, n)
+        drop = top_n_mask(ranked, counts)
+        keep_weight = n / (n - counts.to(ln.dtype)).clamp_min(1.0)
+        w_n = torch.where(drop, 0.0, keep_weight.expand_as(ln))
         return w_n, torch.zeros_like(w_n), drop
