@@ -164,7 +164,7 @@ def test_eval_chunking_matches_one_pass(monkeypatch, name):
 
 # ---------------------------------------------------------------- training
 
-def _thyroid():
+def _thyroid(standardize=True):
     if not THYROID.exists():
         pytest.skip(f"{THYROID} not available")
     data = np.load(THYROID, allow_pickle=False)
@@ -173,15 +173,17 @@ def _thyroid():
     normal = rng.permutation(np.flatnonzero(y == 0))
     train_idx = normal[: len(normal) // 2]
     test_idx = np.concatenate([normal[len(normal) // 2:], np.flatnonzero(y == 1)])
-    mu, sd = X[train_idx].mean(0), X[train_idx].std(0) + 1e-6
+    mu, sd = (X[train_idx].mean(0), X[train_idx].std(0) + 1e-6) if standardize else (0.0, 1.0)
     return (X[train_idx] - mu) / sd, (X[test_idx] - mu) / sd, y[test_idx]
 
 
-@pytest.mark.parametrize("name,epochs", [("ntl", 10), ("icl", 10)])
-def test_clean_thyroid_detects_anomalies(name, epochs):
+# ICL on the raw features (already in [0, 1]) as the LOE authors' pipeline: standardised thyroid leaves the
+# contrastive ICL loss near chance (0.47 after 10 epochs, 0.63 after 50; raw: 0.96; docs/RESULTS.md, issue 12)
+@pytest.mark.parametrize("name,epochs,standardize", [("ntl", 10, True), ("icl", 10, False)])
+def test_clean_thyroid_detects_anomalies(name, epochs, standardize):
     from sklearn.metrics import roc_auc_score
 
-    X_train, X_test, y_test = _thyroid()
+    X_train, X_test, y_test = _thyroid(standardize)
     res = train(name, [Member("blind", 0.0, 0)], X_train,
                 config=TrainConfig(epochs=epochs, batch_size=128, lr=1e-3))
     scores = res.score(X_test)[0]
