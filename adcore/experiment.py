@@ -17,6 +17,7 @@ from adcore.data import Dataset, DataError, load, make_split
 from adcore.metrics import evaluate
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.trainer import Member, TrainConfig, TrainResult, train
+from adcore.validation import check_config, check_fields
 
 STACK_BYTES = 256 * 2**20  # above this, members are stacked per seed instead of all at once
 
@@ -26,6 +27,7 @@ class ExperimentConfig:
     """Everything that defines a run; ``to_dict``/``from_dict`` round-trip through JSON."""
 
     data: str = "toy"
+    method: str | None = None  # the named method this config was set up for (adcore.methods), a label
     data_options: dict = field(default_factory=dict)
     protocol: str | None = None  # None: 'fresh' for toy mixtures, 'split' otherwise
     protocol_options: dict = field(default_factory=dict)  # e.g. {"normal_class": 3} for one_vs_rest
@@ -45,7 +47,12 @@ class ExperimentConfig:
     threads: int | str = "auto"
     shortage: str = "error"
     train_normal_frac: float = 0.5
-    n_labeled: int = 0
+    n_labeled: int = 0  # labelled anomalies on top of the unlabelled pool (whose contamination is alpha0)
+    labeled_ratio: float | None = None  # or their ratio γ_l = N_labelled / N_train (DP-VAE Sec. 4.1)
+    labeled_batch: int | None = None  # labelled anomalies added to every batch (balanced, EOE App. G); None: mixed in
+    oe: str | None = None  # auxiliary outlier-exposure set: a data spec, or "class:C" (class C of the data)
+    oe_n: int | None = None  # how many OE samples (None: all)
+    oe_options: dict = field(default_factory=dict)
     standardize: bool | None = None  # None: yes for tabular files, no for toy mixtures
     test_every: int = 0
 
@@ -54,14 +61,12 @@ class ExperimentConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ExperimentConfig":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown configuration keys {sorted(unknown)}")
-        return cls(**d)
+        """From JSON: each value's type is checked (``ConfigError`` names the field)."""
+        return cls(**check_fields(cls, d))
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a clear message for impossible settings."""
+        check_config(self)
         BACKBONES.resolve_params(self.backbone, self.backbone_params)
         if not self.strategies:
             raise ValueError("choose at least one strategy")
@@ -77,6 +82,12 @@ class ExperimentConfig:
             raise ValueError(f"the assumed contamination α must lie in [0, 1); got {self.alpha}")
         if self.lr <= 0:
             raise ValueError("the learning rate must be positive")
+        if getattr(BACKBONES.get(self.backbone), "shallow", False) and list(self.strategies) != ["blind"]:
+            raise ValueError(f"{self.backbone!r} is a shallow baseline: it takes no strategy (use 'blind')")
+        if self.labeled_batch is not None and self.labeled_batch < 1:
+            raise ValueError("labeled_batch must be at least 1 (or None to mix labelled anomalies in)")
+        if self.oe_n is not None and self.oe_n < 0:
+            raise ValueError("oe_n, the number of outlier-exposure samples, must be 0 or more")
 
 
 @dataclass
@@ -120,6 +131,29 @@ class ExperimentResult:
                                 "threads": self.train_results[0][0].threads}}
 
 
+def outlier_exposure_set(cfg: ExperimentConfig, ds: Dataset) -> tuple[Dataset, Dataset | None]:
+    """(data, OE set) for ``cfg.oe``: ``class:C`` moves class C out of the data into the OE set;
+    any other spec is loaded (images at the data's size and channels)."""
+    if not cfg.oe:
+        return ds, None
+    if cfg.oe.startswith("class:"):
+        from adcore.data.images import resolve_class_list
+
+        if ds.classes is None:
+            raise DataError(f"--oe {cfg.oe}: this data has no classes; name another data set as the OE source")
+        picked = resolve_class_list(cfg.oe[len("class:"):], ds.meta.get("class_names"),
+                                    sorted(np.unique(ds.classes).tolist()))
+        inside = np.isin(ds.classes, picked)
+        oe = ds.subset(np.flatnonzero(inside), f"{ds.name} class {cfg.oe[len('class:'):]}")
+        return ds.subset(np.flatnonzero(~inside), ds.name), oe
+    options = dict(cfg.oe_options)
+    if ds.kind == "image":
+        options.setdefault("size", tuple(ds.X.shape[2:]))
+        options.setdefault("channels", ds.X.shape[1])
+    oe = load(cfg.oe, **options)
+    return ds, oe
+
+
 def resolve_protocol(cfg: ExperimentConfig, ds: Dataset) -> str:
     return cfg.protocol or ("fresh" if ds.sampler is not None else "split")
 
@@ -137,9 +171,10 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
     protocol = resolve_protocol(cfg, ds)
     cfg = replace(cfg, protocol=protocol)
     standardize = cfg.standardize if cfg.standardize is not None else ds.sampler is None
+    ds, oe = outlier_exposure_set(cfg, ds)
     splits = [make_split(ds, protocol, cfg.alpha0, seed, train_normal_frac=cfg.train_normal_frac,
-                         shortage=cfg.shortage, n_labeled=cfg.n_labeled, standardize=standardize,
-                         **cfg.protocol_options)
+                         shortage=cfg.shortage, n_labeled=cfg.n_labeled, labeled_ratio=cfg.labeled_ratio,
+                         oe=oe, oe_n=cfg.oe_n, standardize=standardize, **cfg.protocol_options)
               for seed in cfg.seeds]
     needs_labels = [s for s in cfg.strategies if STRATEGIES.get(s).needs_labels]
     if needs_labels and splits[0].train.y is None:
@@ -148,7 +183,8 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
     members = [Member(s, float(alpha), int(seed), tuple(sorted(cfg.strategy_params.get(s, {}).items())))
                for seed in cfg.seeds for s in cfg.strategies]
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                       warmup=cfg.warmup, device=cfg.device, threads=cfg.threads, test_every=cfg.test_every)
+                       warmup=cfg.warmup, device=cfg.device, threads=cfg.threads, test_every=cfg.test_every,
+                       labeled_batch=cfg.labeled_batch)
 
     shared = protocol == "transductive" and cfg.alpha0 is None or len(cfg.seeds) == 1
     n_bytes = len(members) * splits[0].train.X.nbytes
@@ -180,7 +216,8 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
         for j, k in enumerate(idx):
             m, split = members[k], splits[cfg.seeds.index(members[k].seed)]
             test_scores[k] = scores[j]
-            run = {"strategy": m.strategy, "seed": m.seed, "alpha": m.alpha,
+            run = {"strategy": m.strategy, **({"method": cfg.method} if cfg.method else {}),
+                   "seed": m.seed, "alpha": m.alpha, "n_labeled": split.info.get("n_labeled", 0),
                    "fit_seconds": res.fit_seconds / len(idx), "stacked_with": len(idx),
                    "epochs_trained": res.history.n_epochs}
             if split.test.y is not None and 0 < split.test.y.sum() < len(split.test.y):
@@ -200,10 +237,11 @@ def pick_test(splits, cfg, members, idx):
 
 
 def summarize(runs: list[dict]) -> dict:
-    """Mean and standard deviation over seeds of each metric, per strategy."""
+    """Mean and standard deviation over seeds of each metric, per method (or strategy)."""
     out = {}
-    for strategy in dict.fromkeys(r["strategy"] for r in runs):
-        rows = [r for r in runs if r["strategy"] == strategy]
+    name = lambda r: r.get("method") or r["strategy"]  # noqa: E731
+    for strategy in dict.fromkeys(name(r) for r in runs):
+        rows = [r for r in runs if name(r) == strategy]
         out[strategy] = {"n_seeds": len(rows)}
         for key in ("auroc", "ap", "f1", "fit_seconds"):
             vals = [r[key] for r in rows if key in r]

@@ -39,6 +39,15 @@ class History:
     eval: dict[str, np.ndarray] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
 
+    @classmethod
+    def empty(cls, strategies: list[str], alphas: list[float], seeds: list[int]) -> "History":
+        """The record of a model fitted without epochs (the shallow baselines)."""
+        K = len(seeds)
+        curve, per_sample = np.zeros((0, K)), np.zeros((0, K, 0))
+        return cls(list(strategies), list(alphas), list(seeds), curve, curve, curve, curve, curve,
+                   np.zeros(0, int), np.zeros((K, 0), int), per_sample, per_sample, per_sample,
+                   per_sample.astype(bool), curve)
+
     @property
     def n_epochs(self) -> int:
         return self.loss_total.shape[0]

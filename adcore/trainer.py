@@ -20,6 +20,7 @@ from adcore.batching import BatchPlan
 from adcore.device import choose_threads, resolve_device, torch_threads
 from adcore.history import History
 from adcore.registry import STRATEGIES
+from adcore.validation import TrainingDiverged, diverged_text
 from adcore.strategies.base import Batch, EpochEnd, Strategy, flag_counts, flag_to_weights, top_n_mask
 
 
@@ -84,7 +85,7 @@ def _stack(values, n_models: int, dtype=torch.float32):
 
 
 def _as_member_tensor(x, backbone: Backbone) -> torch.Tensor:
-    device = next(backbone.buffers(), next(backbone.parameters())).device
+    device = next(iter([*backbone.buffers(), *backbone.parameters()])).device
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     if x.dim() == len(backbone.input_shape) + 1:
         x = x.unsqueeze(0).expand(backbone.n_models, *x.shape)
@@ -246,6 +247,14 @@ def _auroc_rows(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.array([roc_auc_score(yk, sk) if 0 < yk.sum() < len(yk) else np.nan for yk, sk in zip(y, scores)])
 
 
+def _fit_shallow(model, members, x_tr, lab, config, device) -> TrainResult:
+    """Fit each member of a shallow baseline once on its unlabelled training samples."""
+    start = time.perf_counter()
+    model.fit([x_tr[k] if lab is None else x_tr[k][~lab[k]] for k in range(len(members))])
+    history = History.empty([m.strategy for m in members], [m.alpha for m in members], [m.seed for m in members])
+    return TrainResult(model, history, list(members), config, time.perf_counter() - start, str(device), 1)
+
+
 def train(backbone: str, members: list[Member], X_train, *, y_train=None, labeled=None,
           X_test=None, y_test=None, backbone_params: dict | None = None, config: TrainConfig | None = None,
           eval_sets: dict | None = None, progress: Callable | None = None,
@@ -272,6 +281,8 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
     evals = {n: torch.as_tensor(np.asarray(v), dtype=torch.float32).to(device) for n, v in (eval_sets or {}).items()}
 
     model = build_backbone(backbone, x_tr.shape[2:], seeds, backbone_params).to(device)
+    if getattr(model, "shallow", False):
+        return _fit_shallow(model, members, x_tr, lab, config, device)
     weighting = _Weighting(members, N, config.warmup, device)
     if y_tr is None and weighting.needs_labels:
         raise ValueError("strategy 'gtruth' needs the true labels of the training data")
@@ -299,6 +310,7 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
     start = time.perf_counter()
     with torch_threads(threads):
         model.setup(x_tr)
+        diverged, last_good = None, {n: t.detach().clone() for n, t in model.state_dict().items()}
         # the fused kernel updates all stacked tensors in one op: the cheapest Adam for small models
         opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                fused=device.type in ("cpu", "cuda"))
@@ -332,6 +344,12 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                 if recording:
                     wn_ep.scatter_(1, idx_all, torch.cat([st[1] for st in steps], dim=1))
                     wa_ep.scatter_(1, idx_all, torch.cat([st[2] for st in steps], dim=1))
+            bad = ~torch.isfinite(losses[0, epoch])
+            if bad.any() or not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+                model.load_state_dict(last_good)  # divergence: keep the last finite epoch, raise after the history
+                diverged = (epoch, [k for k in range(K) if bad[k]] or list(range(K)))
+                break
+            last_good = {n: t.detach().clone() for n, t in model.state_dict().items()}
             if y_tr is not None:
                 truth = y_tr > 0.5
                 hits = (fl_ep & truth).sum(1).float()
@@ -372,5 +390,8 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
         **{n: a[:n_rec].numpy() for n, a in rec.items()},
     )
     history.extra.update(weighting.extra_history(K))
+    if diverged is not None:
+        raise TrainingDiverged(diverged_text(config, members, *diverged), TrainResult(
+            model, history, list(members), config, fit_seconds, str(device), threads, True))
     return TrainResult(model, history, list(members), config, fit_seconds, str(device), threads, stopped)
 

@@ -203,11 +203,20 @@ def test_standardisation_uses_training_statistics_only():
     assert not np.allclose(s.test.X.mean(0), 0, atol=1e-2)
 
 
-def test_labelled_anomalies_are_marked():
+def test_labelled_anomalies_come_on_top_of_the_pool_contamination():
+    plain = make_split(labelled(), "split", 0.1, seed=0)
     s = make_split(labelled(), "split", 0.1, seed=0, n_labeled=3)
     assert s.train.labeled.sum() == 3 and np.all(s.train.y[s.train.labeled] == 1)
-    with pytest.raises(DataError, match="asked for 50 labelled anomalies"):
+    pool = ~s.train.labeled
+    assert s.train.y[pool].sum() == plain.train.y.sum() and s.info["alpha0_effective"] == plain.info["alpha0_effective"]
+    assert s.info["n_labeled"] == 3 and len(s.test) == len(plain.test) - 3
+    ratio = make_split(labelled(), "split", 0.05, seed=0, labeled_ratio=0.02)
+    n_lab, n_pool = ratio.train.labeled.sum(), (~ratio.train.labeled).sum()
+    assert n_lab == round(0.02 * n_pool / 0.98)  # γ_l = N_labelled / (N_unlabelled + N_labelled)
+    with pytest.raises(DataError, match="at most 20 can be used"):
         make_split(labelled(), "split", 0.1, n_labeled=50)
+    with pytest.raises(DataError, match="besides the 15 labelled ones"):
+        make_split(labelled(), "split", 0.1, n_labeled=15)
 
 
 def test_one_class_data_gets_a_clear_message():

@@ -6,8 +6,8 @@
   anomaly class (or classes).
 - ``seen_unseen`` (PU paper Sec. 5.1): one normal class, one *unseen* anomaly
   class that appears only in the test set, and the remaining *seen* anomaly
-  classes, which contaminate the training set (and may be labelled with
-  ``n_labeled``).
+  classes, which contaminate the training set and provide the labelled
+  anomalies (``n_labeled`` or ``labeled_ratio``, on top of the unlabelled pool).
 
 In every case the training set is a share (``train_normal_frac``) of the normal
 images plus anomalies drawn at random from the pooled training anomaly classes
@@ -85,7 +85,7 @@ def class_roles(ds: Dataset, protocol: str, **options) -> tuple[list[int], list[
 
 
 def class_split(ds: Dataset, protocol: str, alpha0, rng, *, train_normal_frac: float = 0.5,
-                shortage: str = "error", **options):
+                shortage: str = "error", labels=None, **options):
     """The :class:`~adcore.data.protocols.Split` of a class protocol (called by ``make_split``)."""
     from adcore.data.protocols import _split
 
@@ -98,7 +98,8 @@ def class_split(ds: Dataset, protocol: str, alpha0, rng, *, train_normal_frac: f
     task.labeled = None
     if task.n_anomalies == 0 or task.n_anomalies == len(task):
         raise DataError(f"protocol {protocol!r}: the chosen classes give no normal or no anomalous images")
-    split = _split(task, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage)
+    split = _split(task, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage,
+                   **({} if labels is None else {"labels": labels}))
     if unseen:
         extra = ds.subset(np.flatnonzero(np.isin(ds.classes, unseen)), ds.name)
         extra.y = np.ones(len(extra), np.int64)

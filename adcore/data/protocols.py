@@ -25,6 +25,7 @@ class Split:
 
 def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1, seed: int = 0, *,
                train_normal_frac: float = 0.5, shortage: str = "error", n_labeled: int = 0,
+               labeled_ratio: float | None = None, oe: Dataset | None = None, oe_n: int | None = None,
                standardize: bool = True, n_test: int = 1000, **protocol_options) -> Split:
     """Build a contaminated training set with true ratio ``alpha0`` and a test set, from ``seed``.
 
@@ -43,8 +44,18 @@ def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1,
       class labels of multi-class data (``Dataset.classes``), with ``protocol_options``
       such as ``normal_class``; see :mod:`adcore.data.image_protocols`.
 
-    ``n_labeled`` training anomalies are marked as labelled; features are
-    standardised with training statistics when ``standardize`` (tabular only).
+    Labelled anomalies come on top of the unlabelled pool, whose contamination
+    stays α0 (γ_p): ``n_labeled`` of them, or ``labeled_ratio`` γ_l =
+    N_labelled / (N_unlabelled + N_labelled) as in the DP-VAE paper (Sec. 4.1)
+    and Deep SAD. They are drawn from the training share of the anomalies (for
+    ``split`` and the class protocols, with the pool's anomalies; an error names
+    the most that fit), generated (``fresh``, ``loe``) or marked among the
+    anomalies (``transductive``). ``oe`` is an auxiliary outlier-exposure set:
+    ``oe_n`` of its samples (all when None) join the training set as labelled
+    anomalies only (EOE Sec. 5.2's few-OE regime goes down to 1 and 0).
+    ``info["alpha0_effective"]`` is the contamination of the unlabelled pool.
+    Features are standardised with the unlabelled training statistics when
+    ``standardize`` (tabular only).
     """
     if protocol not in PROTOCOLS:
         raise DataError(f"unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}")
@@ -53,11 +64,12 @@ def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1,
     rng = np.random.default_rng(seed)
     if protocol_options and protocol not in CLASS_PROTOCOLS:
         raise DataError(f"protocol {protocol!r} takes no options; got {sorted(protocol_options)}")
+    labels = LabelRequest(n_labeled, labeled_ratio)
     if protocol in CLASS_PROTOCOLS:
         split = class_split(ds, protocol, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage,
-                            **protocol_options)
+                            labels=labels, **protocol_options)
     elif protocol == "fresh":
-        split = _fresh(ds, alpha0, rng, n_test)
+        split = _fresh(ds, alpha0, rng, n_test, labels)
     else:
         if ds.y is None and ds.classes is not None:
             raise DataError(f"{ds.name} has class labels but no normal class: choose protocol one_vs_rest, "
@@ -71,12 +83,15 @@ def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1,
         if ds.n_anomalies == len(ds):
             raise DataError(f"{ds.name} has only anomalies (every label is 1); check the anomaly value")
         split = {"split": _split, "loe": _loe, "transductive": _transductive}[protocol](
-            ds, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage)
+            ds, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage, labels=labels)
+    if oe is not None:
+        _add_outlier_exposure(split, oe, oe_n, rng)
     split.info.update(protocol=protocol, seed=seed, n_train=len(split.train), n_test=len(split.test))
     if split.train.y is not None:
-        split.info["alpha0_effective"] = float(split.train.y.mean())
-        split.info["n_train_anomalies"] = int(split.train.y.sum())
-    _mark_labeled(split.train, n_labeled, rng)
+        pool = np.ones(len(split.train), bool) if split.train.labeled is None else ~split.train.labeled
+        split.info["alpha0_effective"] = float(split.train.y[pool].mean())
+        split.info["n_train_anomalies"] = int(split.train.y[pool].sum())
+    split.info["n_labeled"] = 0 if split.train.labeled is None else int(split.train.labeled.sum())
     if standardize and ds.kind == "tabular":
         _standardize(split)
     return split
@@ -92,23 +107,57 @@ def _normals_for(n_anomalies: int, alpha0: float) -> int:
     return math.floor(n_anomalies * (1 - alpha0) / alpha0 + 1e-9)
 
 
-def _split(ds, alpha0, rng, train_normal_frac, shortage):
+@dataclass(frozen=True)
+class LabelRequest:
+    """How many labelled anomalies the training set gets: a count, or the ratio γ_l of the training set."""
+
+    n_labeled: int = 0
+    labeled_ratio: float | None = None
+
+    def __post_init__(self):
+        if self.n_labeled < 0:
+            raise DataError(f"the number of labelled anomalies must be 0 or more; got {self.n_labeled}")
+        if self.labeled_ratio is not None:
+            if not 0 <= self.labeled_ratio < 1:
+                raise DataError(f"the labelled ratio γ_l must lie in [0, 1); got {self.labeled_ratio}")
+            if self.n_labeled:
+                raise DataError("give the number of labelled anomalies or their ratio γ_l, not both")
+
+    def count(self, n_pool: int) -> int:
+        """Labelled anomalies for an unlabelled pool of ``n_pool`` samples."""
+        if self.labeled_ratio is None:
+            return self.n_labeled
+        return _counts(n_pool, self.labeled_ratio)
+
+    def describe(self, n: int) -> str:
+        return f"{n} labelled anomalies" + (f" (γ_l = {self.labeled_ratio:g})" if self.labeled_ratio is not None else "")
+
+
+def _split(ds, alpha0, rng, train_normal_frac, shortage, labels=LabelRequest()):
     if shortage not in SHORTAGE:
         raise DataError(f"unknown shortage rule {shortage!r}; choose one of {list(SHORTAGE)}")
     alpha0 = 0.1 if alpha0 is None else alpha0
     normals = rng.permutation(np.flatnonzero(ds.y == 0))
     anomalies = rng.permutation(np.flatnonzero(ds.y == 1))
     n_norm = int(round(train_normal_frac * len(normals)))
-    available = len(anomalies) // 2
     need = _counts(n_norm, alpha0)
+    n_lab = labels.count(n_norm + need)
+    available = len(anomalies) // 2 - n_lab
+    if available < 0:
+        raise DataError(
+            f"{ds.name} has {len(anomalies)} anomalies; {labels.describe(n_lab)} need {n_lab}, but at most "
+            f"{len(anomalies) // 2} can be used for training (half stay for testing). Ask for at most "
+            f"{len(anomalies) // 2} labelled anomalies (and α0 = 0), or fewer.")
     info = {"requested_alpha0": alpha0}
     if need > available:
         most = available / (n_norm + available)
         if shortage == "error":
             fewer = _normals_for(available, alpha0) if alpha0 else n_norm
+            labelled = f" besides the {n_lab} labelled ones" if n_lab else ""
             raise DataError(
                 f"{ds.name} has {len(anomalies)} anomalies; α0 = {alpha0:g} with {n_norm} training normals needs "
-                f"{need} training anomalies, but at most {available} can be used (half stay for testing). "
+                f"{need} unlabelled training anomalies, but at most {available} can be used{labelled} (half stay "
+                f"for testing). "
                 f"The largest α0 possible with {n_norm} normals is {most:.3f}. Lower α0, or train on fewer "
                 f"normals ({fewer} normals keep α0 = {alpha0:g}: shortage 'reduce_normals').")
         if shortage == "reduce_normals":
@@ -117,17 +166,22 @@ def _split(ds, alpha0, rng, train_normal_frac, shortage):
         else:
             info["shortage"] = f"lowered α0 to {most:.4f}: only {available} anomalies can be used for training"
         need = available
-    train = np.concatenate([normals[:n_norm], anomalies[:need]])
-    test = np.concatenate([normals[n_norm:], anomalies[need:]])
-    return Split(ds.subset(rng.permutation(train), f"{ds.name} train"), ds.subset(test, f"{ds.name} test"), info)
+    train = np.concatenate([normals[:n_norm], anomalies[:need + n_lab]])
+    test = np.concatenate([normals[n_norm:], anomalies[need + n_lab:]])
+    order = rng.permutation(len(train))
+    split = Split(ds.subset(train[order], f"{ds.name} train"), ds.subset(test, f"{ds.name} test"), info)
+    if n_lab:
+        split.train.labeled = order >= n_norm + need
+    return split
 
 
-def _loe(ds, alpha0, rng, **_):
+def _loe(ds, alpha0, rng, labels=LabelRequest(), **_):
     alpha0 = 0.1 if alpha0 is None else alpha0
     normals = rng.permutation(np.flatnonzero(ds.y == 0))
     anomalies = np.flatnonzero(ds.y == 1)
     n_norm = len(normals) // 2
-    n_contam = _counts(n_norm, alpha0)
+    n_pool = _counts(n_norm, alpha0)
+    n_contam = n_pool + labels.count(n_norm + n_pool)  # labelled anomalies: further noisy copies
     source = ds.X[anomalies]
     std = source.std(axis=0) if len(anomalies) > 1 else np.ones(source.shape[1:], np.float32)
     picks = rng.integers(0, len(anomalies), n_contam)
@@ -137,12 +191,14 @@ def _loe(ds, alpha0, rng, **_):
     order = rng.permutation(len(X))
     train = Dataset(X[order], y[order], name=f"{ds.name} train", kind=ds.kind,
                     feature_names=ds.feature_names, meta=dict(ds.meta))
+    if n_contam > n_pool:
+        train.labeled = order >= n_norm + n_pool
     test = ds.subset(np.concatenate([normals[n_norm:], anomalies]), f"{ds.name} test")
     return Split(train, test, {"requested_alpha0": alpha0,
                                "contamination": "noisy copies of test anomalies (LOE Sec. 4.3)"})
 
 
-def _transductive(ds, alpha0, rng, **_):
+def _transductive(ds, alpha0, rng, labels=LabelRequest(), **_):
     keep = np.arange(len(ds))
     info = {"requested_alpha0": alpha0}
     if alpha0 is not None and ds.y is not None and alpha0 < ds.contamination:
@@ -150,40 +206,72 @@ def _transductive(ds, alpha0, rng, **_):
         keep = np.sort(np.concatenate([normals, anomalies[:_counts(len(normals), alpha0)]]))
         info["dropped_anomalies"] = int(len(ds) - len(keep))
     data = ds.subset(keep, ds.name)
+    _mark_labeled(data, labels, rng)
     return Split(data, data, info)
 
 
-def _fresh(ds, alpha0, rng, n_test):
+def _fresh(ds, alpha0, rng, n_test, labels=LabelRequest()):
     if ds.sampler is None:
         raise DataError("protocol 'fresh' needs a generative dataset (a toy mixture)")
     alpha0 = 0.1 if alpha0 is None else alpha0
     n = int(ds.meta.get("n_train", len(ds)))
     n_anom = int(round(n * alpha0))
     X, y = ds.sampler(n - n_anom, n_anom, rng)
+    n_lab = labels.count(n)
+    if n_lab:
+        X = np.concatenate([X, ds.sampler(0, n_lab, rng)[0]])
+        y = np.r_[y, np.ones(n_lab, y.dtype)]
     test_ratio = float(ds.meta.get("test_contamination", 0.1))
     n_test_anom = int(round(n_test * test_ratio))
     Xt, yt = ds.sampler(n_test - n_test_anom, n_test_anom, rng)
     order = rng.permutation(len(X))
     mk = lambda X_, y_, nm: Dataset(X_, y_, name=nm, kind=ds.kind, meta=dict(ds.meta), sampler=ds.sampler)  # noqa: E731
-    return Split(mk(X[order], y[order], f"{ds.name} train"), mk(Xt, yt, f"{ds.name} test"),
-                 {"requested_alpha0": alpha0})
+    split = Split(mk(X[order], y[order], f"{ds.name} train"), mk(Xt, yt, f"{ds.name} test"),
+                  {"requested_alpha0": alpha0})
+    if n_lab:
+        split.train.labeled = order >= n
+    return split
 
 
-def _mark_labeled(train: Dataset, n_labeled: int, rng):
-    if n_labeled <= 0:
+def _mark_labeled(train: Dataset, labels: LabelRequest, rng):
+    """Mark some of ``train``'s anomalies as labelled (transductive: the pool is the data itself)."""
+    if not labels.n_labeled and not labels.labeled_ratio:
         return
     if train.y is None:
         raise DataError("labelled anomalies need labels")
     pool = np.flatnonzero(train.y == 1)
-    if n_labeled > len(pool):
-        raise DataError(f"asked for {n_labeled} labelled anomalies but the training set has {len(pool)} anomalies")
+    n_lab = labels.count(len(train) - len(pool))
+    if n_lab > len(pool):
+        raise DataError(f"asked for {labels.describe(n_lab)} but the data has only {len(pool)} anomalies")
     train.labeled = np.zeros(len(train), bool)
-    train.labeled[rng.choice(pool, n_labeled, replace=False)] = True
+    train.labeled[rng.choice(pool, n_lab, replace=False)] = True
+
+
+def _add_outlier_exposure(split: Split, oe: Dataset, oe_n: int | None, rng):
+    """Append ``oe_n`` samples of the auxiliary set ``oe`` to the training set as labelled anomalies."""
+    train = split.train
+    if oe.X.shape[1:] != train.X.shape[1:]:
+        raise DataError(f"the outlier-exposure set {oe.name!r} has samples of shape {oe.X.shape[1:]}, the data "
+                        f"{train.X.shape[1:]}; use data of the same kind and size")
+    n = len(oe) if oe_n is None else int(oe_n)
+    if not 0 <= n <= len(oe):
+        raise DataError(f"asked for {n} outlier-exposure samples; {oe.name!r} has {len(oe)} (at most {len(oe)})")
+    if n == 0:
+        return
+    pick = rng.choice(len(oe), n, replace=False)
+    labeled = np.zeros(len(train), bool) if train.labeled is None else train.labeled
+    split.train = Dataset(np.concatenate([train.X, oe.X[pick]]), None if train.y is None else
+                          np.r_[train.y, np.ones(n, train.y.dtype)], np.r_[labeled, np.ones(n, bool)], train.name,
+                          train.kind, train.feature_names, dict(train.meta), train.sampler,
+                          None if train.classes is None else np.r_[train.classes, np.full(n, -1)])
+    split.info["n_oe"] = n
+    split.info["oe"] = oe.name
 
 
 def _standardize(split: Split):
-    mean = split.train.X.mean(axis=0)
-    std = split.train.X.std(axis=0)
+    ref = split.train.X if split.train.labeled is None else split.train.X[~split.train.labeled]
+    mean = ref.mean(axis=0)
+    std = ref.std(axis=0)
     std[std < 1e-8] = 1.0
     same = split.test is split.train
     split.train.X = ((split.train.X - mean) / std).astype(np.float32)
