@@ -169,3 +169,37 @@ def test_maf_neg_density_score_is_iad_eq8():
     maf = build_backbone("maf", (2,), [0], {"score": "neg_density"})
     x = torch.randn(1, 6, 2, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(maf.score(x), -torch.exp(maf.log_prob(x)))
+
+
+# --- dataset-wise LOE (LOE footnote 2) -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, weights", [("loe_hard_dataset", (0.0, 1.0)), ("loe_soft_dataset", (0.5, 0.5))])
+def test_dataset_wise_loe_ranks_on_the_whole_training_set(name, weights):
+    from adcore.registry import STRATEGIES
+    from adcore.strategies.base import Batch
+    strat = STRATEGIES.get(name)(1, 20)
+    alpha = torch.tensor([[0.1]])
+    high = torch.arange(10.0, 20.0)[None]  # samples 0-9 all score above samples 10-19
+    low = torch.arange(0.0, 10.0)[None]
+    batches = lambda epoch: [  # noqa: E731
+        strat.weights(Batch(s, s, torch.zeros_like(s), alpha, idx, epoch))[2]
+        for s, idx in ((high, torch.arange(10)[None]), (low, torch.arange(10, 20)[None]))]
+    first = batches(2)  # no memory yet: the mini-batch rule, ⌊αB⌋ = 1 per batch
+    assert first[0][0].nonzero().ravel().tolist() == [9] and first[1][0].nonzero().ravel().tolist() == [9]
+    second = batches(3)  # y from the whole data set: the top ⌊αN⌋ = 2 of 20 are both in the first batch
+    assert second[0][0].nonzero().ravel().tolist() == [8, 9] and not second[1].any()
+    wn, wa, _ = strat.weights(Batch(high, high, torch.zeros_like(high), alpha, torch.arange(10)[None], 4))
+    assert (wn[0, 9].item(), wa[0, 9].item()) == weights and (wn[0, 0].item(), wa[0, 0].item()) == (1.0, 0.0)
+
+
+def test_dataset_wise_loe_trains_and_warms_up():
+    from adcore.trainer import TrainConfig, train
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    y = (np.arange(60) < 6).astype(np.float32)
+    X[y == 1] += 4.0
+    res = train("deepsvdd", [Member("loe_hard_dataset", 0.1, 0)], X, y_train=y,
+                config=TrainConfig(epochs=6, batch_size=16, warmup=2, record_every=1))
+    flags = res.history.flags
+    assert not flags[1].any()  # blind warm-up
+    assert [int(f.sum()) for f in flags[3:]] == [6, 6, 6]  # then exactly ⌊0.1 · 60⌋ flags per epoch
