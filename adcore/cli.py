@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from adcore.data import PROTOCOLS, SKLEARN_SETS, DataError
 from adcore.data.toy import TOY_TRAINING
 from adcore.experiment import ExperimentConfig, run_experiment
+from adcore.methods import METHODS, compare_methods
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.engines import ENGINES, run_sweep as run_cells
 from adcore.store import ENV_VAR, ResultStore, parse_where
 from adcore.sweep_spec import expand, load_spec
 from adcore.sweeps import contamination_sweep, mean_table, sensitivity_matrix
+from adcore.validation import ConfigError, error_text
 
 TOY_DEFAULTS = TOY_TRAINING
 DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3}
@@ -20,6 +24,54 @@ DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3}
 
 def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _numbers(text: str, flag: str, kind=float) -> list:
+    """Comma-separated numbers of ``flag``, with a message naming the flag."""
+    try:
+        return [kind(t) for t in _csv(text)]
+    except ValueError:
+        what = "whole numbers" if kind is int else "numbers"
+        raise ValueError(f"{flag} takes {what} separated by commas, e.g. {'0,1,2' if kind is int else '0.05,0.1'}; "
+                         f"got {text!r}") from None
+
+
+def read_config_file(path: str) -> dict:
+    """The settings of a ``--config`` JSON file (its ``config`` object, or the whole object)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            loaded = json.load(fh)
+    except OSError as err:
+        raise ValueError(f"--config: cannot read {path}: {err.strerror or err}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"--config: {path} is not valid JSON ({err})") from None
+    base = loaded.get("config", loaded) if isinstance(loaded, dict) else loaded
+    if not isinstance(base, dict):
+        raise ValueError(f"--config: {path} must hold a JSON object of settings (or one with a 'config' object); "
+                         f"got a {type(base).__name__}")
+    return base
+
+
+def check_out(path: str | None) -> None:
+    """Refuse an ``--out`` path that cannot be written, before any training."""
+    if not path:
+        return
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"--out: {path} is a folder; give a file name, e.g. {out / 'result.json'}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"--out: the folder {parent} does not exist; create it first or choose another path")
+    if not os.access(parent, os.W_OK) or out.exists() and not os.access(out, os.W_OK):
+        raise ValueError(f"--out: {path} cannot be written (no permission)")
+
+
+def flag_message(err: ConfigError, args) -> str:
+    """A configuration error naming the command-line flag that set the value, if one did."""
+    flag = "--" + err.field.replace("_", "-")
+    if getattr(args, err.field, None) is not None:
+        return f"{flag}: {err.detail}"
+    return f"{err.field} (in the configuration): {err.detail}"
 
 
 def _value(text: str):
@@ -54,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
     run.add_argument("--device", help="auto | cpu | cuda | mps")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="backbone parameter")
+    run.add_argument("--method", help="a named method (DeepSAD, PUSVDD, HSC, IsolationForest, …; see 'list'), or "
+                                      "several separated by commas, run side by side on the same splits")
+    run.add_argument("--n-labeled", type=int, help="labelled anomalies in training, on top of the unlabelled pool")
+    run.add_argument("--labeled-ratio", type=float, help="or their ratio γ_l = N_labelled / N_train (e.g. 0.01)")
+    run.add_argument("--labeled-batch", type=int,
+                     help="labelled anomalies added to every batch (balanced batches, EOE App. G); default: mixed in")
+    run.add_argument("--oe", help="outlier-exposure set used only as labelled anomalies: a data spec or class:C")
+    run.add_argument("--oe-n", type=int, help="how many outlier-exposure samples (default: all; 0 and 1 allowed)")
     run.add_argument("--out", help="write the JSON result here")
     sweep = sub.add_parser("sweep", parents=[run], add_help=False,
                            help="contamination sweep (LOE Fig. 2): one run per α0 in --alpha0s, α = α0")
@@ -82,13 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args) -> ExperimentConfig:
     base = {}
     if args.config:
-        with open(args.config) as fh:
-            loaded = json.load(fh)
-        base = loaded.get("config", loaded)
+        base = read_config_file(args.config)
     data = args.data or base.get("data", "toy")
     defaults = TOY_DEFAULTS if data == "toy" else DEFAULTS
     cfg = {**{"data": data}, **{k: v for k, v in base.items() if k != "data"}}
-    for key in ("epochs", "lr", "alpha0", "alpha", "protocol", "backbone", "shortage", "device", "warmup"):
+    for key in ("epochs", "lr", "alpha0", "alpha", "protocol", "backbone", "shortage", "device", "warmup",
+                "n_labeled", "labeled_ratio", "labeled_batch", "oe", "oe_n"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     for key, value in defaults.items():
@@ -98,7 +157,7 @@ def config_from_args(args) -> ExperimentConfig:
     if args.strategy:
         cfg["strategies"] = _csv(args.strategy)
     if args.seeds:
-        cfg["seeds"] = [int(s) for s in _csv(args.seeds)]
+        cfg["seeds"] = _numbers(args.seeds, "--seeds", int)
     options = dict(cfg.get("data_options", {}))
     if args.label_col:
         options["label_col"] = args.label_col
@@ -117,18 +176,30 @@ def config_from_args(args) -> ExperimentConfig:
 
 
 def format_table(summary: dict) -> str:
-    lines = [f"{'strategy':<12} {'AUROC':>15} {'AUPRC':>15} {'F1':>15} {'fit s':>8}"]
+    lines = [f"{'method':<16} {'AUROC':>15} {'AUPRC':>15} {'F1':>15} {'fit s':>8}"]
     for name, row in summary.items():
         cell = lambda key: (f"{row[key]['mean']:.3f} ± {row[key]['std']:.3f}" if key in row else "-")  # noqa: E731
         fit = row.get("fit_seconds", {}).get("mean", float("nan"))
-        lines.append(f"{name:<12} {cell('auroc'):>15} {cell('ap'):>15} {cell('f1'):>15} {fit:>8.2f}")
+        lines.append(f"{name:<16} {cell('auroc'):>15} {cell('ap'):>15} {cell('f1'):>15} {fit:>8.2f}")
     return "\n".join(lines)
 
 
 def cmd_list() -> dict:
-    return {"backbones": BACKBONES.describe(), "strategies": STRATEGIES.describe(),
+    return {"methods": [m.describe() for m in METHODS.values()],
+            "backbones": BACKBONES.describe(), "strategies": STRATEGIES.describe(),
             "datasets": ["toy", *[f"sklearn:{n}" for n in SKLEARN_SETS], "PATH.npz", "PATH.csv", "PATH.mat"],
             "protocols": list(PROTOCOLS)}
+
+
+def print_methods(results: list, out: str | None) -> int:
+    """The table of a ``--method`` run (one row per method) and its JSON."""
+    summary = {name: row for r in results for name, row in r.summary.items()}
+    print(format_table(summary))
+    if out:
+        with open(out, "w") as fh:
+            json.dump({"methods": [r.to_json() for r in results]}, fh, indent=2)
+        print(f"wrote {out}")
+    return 0
 
 
 def cmd_spec_sweep(args) -> int:
@@ -157,13 +228,13 @@ def cmd_runs(args) -> int:
 
 
 def run_sweep(args, cfg: ExperimentConfig) -> int:
-    alpha0s = [float(a) for a in _csv(args.alpha0s)]
+    alpha0s = _numbers(args.alpha0s, "--alpha0s")
     store = ResultStore(args.store) if args.store else None
     if args.command == "sweep":
         rows = contamination_sweep(cfg, alpha0s, store=store)
         table = mean_table(rows, "alpha0")
     else:
-        rows = sensitivity_matrix(cfg, alpha0s, [float(a) for a in _csv(args.alphas)], store=store)
+        rows = sensitivity_matrix(cfg, alpha0s, _numbers(args.alphas, "--alphas"), store=store)
         for r in rows:
             r["cell"] = f"α0={r['alpha0']:g} α={r['alpha']:g}"
         table = mean_table(rows, "cell")
@@ -188,6 +259,10 @@ def main(argv=None) -> int:
                 for e in listing[kind]:
                     params = ", ".join(f"{p['name']}={p['default']}" for p in e["params"])
                     print(f"  {e['name']:<14} {e['description']}" + (f" [{params}]" if params else ""))
+            print("methods (backbone + strategy):")
+            for m in listing["methods"]:
+                pair = f"{m['backbone']} + {m['strategy']}" + (" [labels]" if m["uses_labels"] else "")
+                print(f"  {m['name']:<16} {pair:<28} {m['paper']}")
             print("datasets: " + ", ".join(listing["datasets"]))
             print("protocols: " + ", ".join(listing["protocols"]))
             return 0
@@ -196,12 +271,24 @@ def main(argv=None) -> int:
         if args.command == "sweep" and args.spec:
             return cmd_spec_sweep(args)
         cfg = config_from_args(args)
+        cfg.validate()
+        check_out(args.out)
         if args.command in ("sweep", "matrix"):
             return run_sweep(args, cfg)
+        if args.method:
+            return print_methods(compare_methods(cfg, _csv(args.method)), args.out)
         result = run_experiment(cfg)
+    except ConfigError as err:
+        print(f"error: {flag_message(err, args)}", file=sys.stderr)
+        return 2
     except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - last resort: a message, never a raw traceback
+        print(f"error: {error_text(err, 'set ADLAB_DEBUG=1 for the traceback')}", file=sys.stderr)
+        if os.environ.get("ADLAB_DEBUG"):
+            raise
+        return 3
     for info in {json.dumps({k: v for k, v in s.info.items() if k == "shortage"}) for s in result.splits}:
         if info != "{}":
             print(f"note: {json.loads(info)['shortage']}")

@@ -87,13 +87,20 @@ def check_features(X, kind: str = "tabular") -> np.ndarray:
         raise DataError(f"{kind} features must have shape {shape}; got an array of shape {X.shape}")
     if X.shape[0] < 2 or min(X.shape[1:]) < 1:
         raise DataError(f"need at least 2 samples and 1 feature; got shape {X.shape}")
-    X = X.astype(np.float32)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        rows = np.unique(np.nonzero(bad.reshape(len(X), -1))[0])
-        raise DataError(f"{int(bad.sum())} feature values are NaN or infinite (in {len(rows)} rows, "
-                        f"first at row {rows[0]}); remove or impute them first")
-    return X
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise DataError("features are complex numbers; use real values (e.g. real and imaginary parts as columns)")
+    if np.issubdtype(X.dtype, np.floating):
+        bad = ~np.isfinite(X)
+        if bad.any():
+            rows = np.unique(np.nonzero(bad.reshape(len(X), -1))[0])
+            raise DataError(f"{int(bad.sum())} feature values are NaN or infinite (in {len(rows)} rows, "
+                            f"first at row {rows[0]}); remove or impute them first")
+        big = np.abs(X.reshape(len(X), -1)).max(axis=1) > np.finfo(np.float32).max
+        if big.any():
+            rows = np.nonzero(big)[0]
+            raise DataError(f"feature values in {len(rows)} rows (first at row {rows[0]}) exceed the float32 range "
+                            f"(±3.4e38, largest {float(np.abs(X).max()):.3g}); rescale them first")
+    return X.astype(np.float32)
 
 
 def check_labels(y, n: int) -> np.ndarray:
@@ -101,7 +108,8 @@ def check_labels(y, n: int) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if len(y) != n:
         raise DataError(f"{len(y)} labels for {n} samples")
-    if y.dtype == object or not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number) and y.dtype != bool or \
+            np.issubdtype(y.dtype, np.complexfloating):
         raise DataError(f"labels must be 0 (normal) or 1 (anomaly); got values of type {y.dtype}")
     if not np.isfinite(y.astype(float)).all():
         raise DataError("labels contain NaN or infinite values")

@@ -65,7 +65,7 @@ def _load_image_spec(spec: str, **options) -> Dataset:
         if parts[1] != "digits":
             raise DataError(f"unknown built-in image set {parts[1]!r}; the built-in one is images:digits")
         if len(parts) > 2 and parts[2] != "":
-            options.setdefault("normal_class", int(parts[2]))
+            options.setdefault("normal_class", parts[2])
         return load_digits_images(**_only(options, ("normal_class", "size", "channels", "l1_normalize")))
     if spec.startswith("mnist:"):
         return load_mnist(spec[len("mnist:"):], **_only(options, ("normal_class", "size", "channels", "l1_normalize")))

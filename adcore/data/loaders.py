@@ -1,7 +1,9 @@
 """Loaders for user files (npz, csv, ODDS mat) and built-in datasets; ``load(spec)`` dispatches."""
 from __future__ import annotations
 
+import csv
 import io
+import math
 import os
 import re
 from pathlib import Path
@@ -9,32 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from adcore.data import npz
 from adcore.data.dataset import Dataset, DataError
+from adcore.data.limits import MAX_FILE_BYTES, check_decoded, check_values, read_bytes
 from adcore.data.toy import make_toy
 
-MAX_FILE_BYTES = 500 * 2**20
 SKLEARN_SETS = ("wine", "breast_cancer", "digits")
-
-
-def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
-    """Bytes and display name of a path or a file-like upload, refusing files above ``max_bytes``."""
-    if hasattr(source, "read"):
-        name = getattr(source, "name", "upload")
-        size = getattr(source, "size", None)
-        if size is not None and size > max_bytes:
-            raise DataError(f"{name} is {size / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB")
-        data = source.read(max_bytes + 1)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise DataError(f"file not found: {path}")
-        name = path.name
-        if path.stat().st_size > max_bytes:
-            raise DataError(f"{name} is {path.stat().st_size / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB")
-        data = path.read_bytes()
-    if len(data) > max_bytes:
-        raise DataError(f"{name} is larger than the limit of {max_bytes / 2**20:.0f} MB")
-    return data, name
+MAT_SIZES = {"double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
+             "int64": 8, "uint64": 8, "logical": 1, "sparse": 8}
+MAT_REFUSED = {"struct": "a MATLAB struct", "cell": "a MATLAB cell array", "char": "text (a MATLAB char array)",
+               "object": "a MATLAB object", "function_handle": "a MATLAB function handle", "opaque": "a MATLAB object"}
 
 
 def _image_or_table(X) -> tuple[np.ndarray, str]:
@@ -49,64 +35,120 @@ def _image_or_table(X) -> tuple[np.ndarray, str]:
 
 
 def load_npz(source, x_key: str = "X", y_key: str | None = "y", max_bytes: int = MAX_FILE_BYTES) -> Dataset:
-    """``.npz`` with features under ``x_key`` and optional 0/1 labels under ``y_key``; never unpickles."""
-    data, name = _read_bytes(source, max_bytes)
+    """``.npz`` with features under ``x_key`` and optional 0/1 labels under ``y_key``; never unpickles,
+    and every array's declared size is checked before it is read (:mod:`adcore.data.npz`)."""
+    data, name = read_bytes(source, max_bytes)
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
         raise DataError(f"{name} is not a readable .npz file (not a numpy archive); save it with numpy.savez")
+    with npz.open_npz(data, name) as zf:
+        heads = npz.headers(zf, name)
+        if x_key not in heads:
+            raise DataError(f"{name} has no array {x_key!r}; it holds {list(heads)}. Save the features as "
+                            f"numpy.savez(path, {x_key}=features, y=labels)")
+        check_values(heads[x_key].shape, f"array {x_key!r} of {name}")
+        arrays = npz.read_arrays(zf, name, heads, [x_key, y_key])
+    X, kind = _image_or_table(arrays[x_key])
+    return Dataset(X, arrays.get(y_key), name=Path(name).stem, kind=kind)
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """(text, encoding) of a CSV file: UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern),
+    else Windows-1252 / Latin-1. Binary files are refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    elif data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    else:
+        head = data[:4096]
+        nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
+        if nul_odd > len(head) // 4 and nul_even == 0:
+            candidates = ["utf-16-le"]
+        elif nul_even > len(head) // 4 and nul_odd == 0:
+            candidates = ["utf-16-be"]
+        else:
+            candidates = ["utf-8", "cp1252", "latin-1"]
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text:
+            break
+        return text, enc
+    raise DataError(f"{name} is not a text CSV file (it holds binary data or an unknown encoding); "
+                    "save it as CSV with UTF-8 encoding")
+
+
+def _header(text: str) -> list[str]:
+    line = text.split("\n", 1)[0].rstrip("\r")
     try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise DataError(f"{name} holds Python objects (pickled data), which are not loaded for safety; "
-                            "save plain numeric arrays") from None
-        raise DataError(f"{name} is not a readable .npz file: {err}") from None
-    except Exception as err:  # noqa: BLE001 - zip/format errors of many kinds
-        raise DataError(f"{name} is not a readable .npz file ({type(err).__name__})") from None
-    if not hasattr(archive, "files"):
-        raise DataError(f"{name} holds a single array; save features and labels with numpy.savez(X=..., y=...)")
-    if x_key not in archive.files:
-        raise DataError(f"{name} has no array {x_key!r}; it holds {archive.files}")
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
+
+
+def read_csv_text(data: bytes, name: str, nrows: int | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+    """(table, encoding, header names as written) of CSV bytes, with the encoding detected
+    (:func:`decode_text`), the number of values checked against the limit before parsing, and
+    every parser failure as a :class:`DataError`."""
+    text, enc = decode_text(data, name)
+    header = _header(text)
+    if nrows is None:
+        check_values((text.count("\n") + 1, max(len(header), 1)), name)
     try:
-        X, kind = _image_or_table(archive[x_key])
-        y = archive[y_key] if y_key and y_key in archive.files else None
-    except ValueError:
-        raise DataError(f"{name} holds Python objects (pickled data), which are not loaded for safety") from None
-    return Dataset(X, y, name=Path(name).stem, kind=kind)
+        df = pd.read_csv(io.StringIO(text), nrows=nrows)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} has no rows or no columns") from None
+    except Exception as err:  # noqa: BLE001 - the parser raises several types for malformed text
+        hint = "" if enc.startswith("utf-8") else f" (read as {enc}; re-save it as UTF-8 CSV if the text looks wrong)"
+        raise DataError(f"{name} is not a readable CSV file: {str(err).splitlines()[0]}{hint}") from None
+    return df, enc, header
 
 
 def load_csv(source, label_col: str | None = None, anomaly_value=None, categorical: str = "error",
              max_bytes: int = MAX_FILE_BYTES) -> Dataset:
     """CSV via pandas. ``label_col`` names the label column and ``anomaly_value`` the value
     meaning "anomaly" (default 1); other columns are features. Non-numeric feature columns
-    raise an error unless ``categorical="onehot"`` encodes them."""
-    data, name = _read_bytes(source, max_bytes)
-    try:
-        df = pd.read_csv(io.BytesIO(data))
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise DataError(f"{name} is not a readable CSV file: {str(err).splitlines()[0]}") from None
+    raise an error unless ``categorical="onehot"`` encodes them. The text encoding is detected
+    (UTF-8, UTF-16, Windows-1252/Latin-1) and said in ``meta["encoding"]``."""
+    data, name = read_bytes(source, max_bytes)
+    df, enc, header = read_csv_text(data, name)
     if df.empty or df.shape[1] == 0:
         raise DataError(f"{name} has no rows or no columns")
     y = None
     if label_col is not None:
+        label_col = str(label_col)
+        base = re.sub(r"\.\d+$", "", label_col)
+        if header.count(label_col) > 1 or (label_col not in header and header.count(base) > 1):
+            where = [i + 1 for i, c in enumerate(header) if c in (label_col, base)]
+            raise DataError(f"{name} has {len(where)} columns named {base!r} (columns {where}); rename or "
+                            "remove the extra ones so that the label column is unambiguous")
         if label_col not in df.columns:
             raise DataError(f"{name} has no column {label_col!r}; its columns are {list(df.columns)[:20]}")
         labels = df.pop(label_col)
         if labels.isna().any():
-            raise DataError(f"label column {label_col!r} has {int(labels.isna().sum())} empty values")
+            raise DataError(f"label column {label_col!r} has {int(labels.isna().sum())} empty values "
+                            f"(first in data row {int(np.argmax(labels.isna().to_numpy())) + 1})")
         target = 1 if anomaly_value is None else anomaly_value
         y = _match_value(labels, target, label_col)
+    if df.shape[1] == 0:
+        raise DataError(f"{name} has no feature columns besides the label column {label_col!r}")
     non_numeric = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if non_numeric:
         if categorical != "onehot":
             raise DataError(f"{name}: columns {non_numeric[:10]} are not numeric; drop them, encode them, "
                             "or choose one-hot encoding of categorical columns")
+        n_new = sum(int(df[c].nunique()) for c in non_numeric)
+        check_values((len(df), df.shape[1] - len(non_numeric) + n_new), f"{name} after one-hot encoding")
         df = pd.get_dummies(df, columns=non_numeric, dtype=float)
     missing = int(df.isna().sum().sum())
     if missing:
         rows = df.index[df.isna().any(axis=1)].tolist()
         raise DataError(f"{name} has {missing} missing feature values (first in data row {rows[0] + 1}); "
                         "remove or impute them first")
-    return Dataset(df.to_numpy(dtype=np.float64), y, name=Path(name).stem, feature_names=[str(c) for c in df.columns])
+    meta = {} if enc in ("utf-8", "utf-8-sig") else {"encoding": enc}
+    return Dataset(df.to_numpy(dtype=np.float64), y, name=Path(name).stem,
+                   feature_names=[str(c) for c in df.columns], meta=meta)
 
 
 def _match_value(labels: pd.Series, target, label_col: str) -> np.ndarray:
@@ -120,22 +162,62 @@ def _match_value(labels: pd.Series, target, label_col: str) -> np.ndarray:
     return hit.to_numpy().astype(np.int64)
 
 
+def _mat_variables(data: bytes, name: str) -> dict[str, tuple[tuple, str]]:
+    """{variable: (shape, MATLAB class)} from the file's headers, without reading any data."""
+    from scipy.io import whosmat
+
+    try:
+        return {v: (tuple(int(s) for s in shape), cls) for v, shape, cls in whosmat(io.BytesIO(data))}
+    except Exception as err:  # noqa: BLE001 - scipy raises many types for bad files
+        raise DataError(f"{name} is not a readable .mat file ({type(err).__name__}); save it from MATLAB "
+                        "with save(..., '-v7') or export X and y to .npz") from None
+
+
+def _mat_array(value, var: str, name: str) -> np.ndarray:
+    """A loaded MATLAB variable as a real numeric array (sparse matrices are densified)."""
+    if hasattr(value, "toarray"):  # scipy.sparse, e.g. ODDS-style sparse X
+        value = value.toarray()
+    value = np.asarray(value)
+    if value.dtype.fields is not None or value.dtype == object or value.dtype.kind in "USV":
+        raise DataError(f"{name}: variable {var!r} is not a numeric matrix ({value.dtype}); save a numeric "
+                        f"matrix {var}")
+    if value.dtype.kind == "c":
+        raise DataError(f"{name}: variable {var!r} holds complex numbers; save real-valued features (e.g. the "
+                        "real and imaginary parts as separate columns)")
+    return value
+
+
 def load_mat(source, max_bytes: int = MAX_FILE_BYTES) -> Dataset:
-    """ODDS ``.mat`` file with arrays ``X`` and ``y`` (scipy; MATLAB v7.3 files are refused clearly)."""
+    """ODDS ``.mat`` file with arrays ``X`` and ``y`` (scipy; MATLAB v7.3 files are refused clearly).
+
+    ``X`` may be dense or sparse (densified); structs, cell arrays, text and complex
+    numbers are refused, and the declared sizes are checked before anything is read."""
     from scipy.io import loadmat
 
-    data, name = _read_bytes(source, max_bytes)
+    data, name = read_bytes(source, max_bytes)
     if data[:8] == b"\x89HDF\r\n\x1a\n" or b"MATLAB 7.3" in data[:128]:
         raise DataError(f"{name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or export X and y to .npz")
+    variables = _mat_variables(data, name)
+    if "X" not in variables:
+        raise DataError(f"{name} has no variable 'X'; it holds {list(variables)}. ODDS files hold X (features) "
+                        "and y (0/1 labels)")
+    wanted = [v for v in ("X", "y") if v in variables]
+    for var in wanted:
+        shape, cls = variables[var]
+        if cls in MAT_REFUSED:
+            raise DataError(f"{name}: variable {var!r} is {MAT_REFUSED[cls]}, not a numeric matrix; save {var} "
+                            "as a numeric (or sparse) matrix")
+        check_values(shape, f"variable {var!r} of {name}")
+    check_decoded(sum(math.prod(variables[v][0]) * MAT_SIZES.get(variables[v][1], 16) for v in wanted), name)
     try:
-        mat = loadmat(io.BytesIO(data))
+        mat = loadmat(io.BytesIO(data), variable_names=wanted)
     except Exception as err:  # noqa: BLE001 - scipy raises many types for bad files
-        raise DataError(f"{name} is not a readable .mat file ({type(err).__name__})") from None
+        raise DataError(f"{name} is not a readable .mat file ({type(err).__name__}); it may be damaged or "
+                        "truncated") from None
     if "X" not in mat:
-        raise DataError(f"{name} has no variable 'X'; it holds {[k for k in mat if not k.startswith('__')]}")
-    y = mat.get("y")
-    return Dataset(np.asarray(mat["X"], dtype=np.float64), None if y is None else np.ravel(y),
-                   name=Path(name).stem)
+        raise DataError(f"{name}: variable 'X' could not be read")
+    y = _mat_array(mat["y"], "y", name).ravel() if "y" in mat else None
+    return Dataset(_mat_array(mat["X"], "X", name), y, name=Path(name).stem)
 
 
 def load_sklearn(name: str, normal_class: int | None = None) -> Dataset:
@@ -213,6 +295,13 @@ def load_upload(raw: bytes, filename: str, labels: bytes | None = None, **option
     return load_npz(src)
 
 
+def _class_of(text: str, spec: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise DataError(f"{spec!r}: the normal class after the second ':' must be a whole number; got {text!r}") from None
+
+
 def load(spec: str | os.PathLike, **options) -> Dataset:
     """A dataset from a spec: ``toy``, ``sklearn:wine|breast_cancer|digits[:normal_class]``,
     or a path to ``.npz``/``.csv``/``.mat``. ``options`` go to the loader (e.g. ``label_col``).
@@ -227,7 +316,8 @@ def load(spec: str | os.PathLike, **options) -> Dataset:
         return make_toy(**options)
     if spec.startswith("sklearn:"):
         parts = spec.split(":")
-        return load_sklearn(parts[1], normal_class=int(parts[2]) if len(parts) > 2 else options.get("normal_class"))
+        return load_sklearn(parts[1], normal_class=_class_of(parts[2], spec) if len(parts) > 2 else
+                            options.get("normal_class"))
     suffix = Path(spec).suffix.lower()
     loaders = {".npz": load_npz, ".csv": load_csv, ".mat": load_mat}
     if suffix not in loaders:
