@@ -131,13 +131,14 @@ def cd_figure(test: dict, title: str = "Critical difference (Friedman + Nemenyi)
         y = -0.35 - 0.18 * g
         fig.add_trace(go.Scatter(x=[ranks[members[0]] - 0.03, ranks[members[-1]] + 0.03], y=[y, y], mode="lines",
                                  line=dict(color="#111111", width=5), hoverinfo="skip", showlegend=False))
-    fig.add_trace(go.Scatter(x=[lo, lo + cd], y=[0.55, 0.55], mode="lines+text", line=dict(color="#555555", width=3),
-                             text=["", f"CD = {cd:.2f}"], textposition="middle right", hoverinfo="skip",
-                             showlegend=False))
+    fig.add_trace(go.Scatter(x=[lo, lo + cd], y=[0.55, 0.55], mode="lines+text",
+                             line=dict(color="#555555", width=3), text=["", f"CD = {cd:.2f}"],
+                             textposition="middle right", hoverinfo="skip", showlegend=False))
     p = test.get("p")
     sub = f"Friedman p = {p:.3g}" if p is not None else test.get("note", "")
-    fig.update_layout(**{**LAYOUT, "margin": dict(l=20, r=20, t=120, b=10)}, title=f"{title}<br><sup>{test['n_sets']} data sets · {sub} · α = {test['alpha']}"
-                                      f" · axis: average rank, 1 = best; methods joined by a bar are not significantly different</sup>",
+    note = (f"{test['n_sets']} data sets · {sub} · α = {test['alpha']} · axis: average rank, 1 = best; "
+            "methods joined by a bar are not significantly different")
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=20, r=20, t=120, b=10)}, title=f"{title}<br><sup>{note}</sup>",
                       height=200 + 42 * ((k + 1) // 2), showlegend=False)
     fig.update_xaxes(range=[lo - 1.6, hi + 1.6], tickvals=list(range(lo, hi + 1)), side="top",
                      zeroline=False, showgrid=False)
@@ -157,7 +158,8 @@ def bars_figure(df: pd.DataFrame, metric: str = "auroc", title: str | None = Non
                              hovertemplate=f"{method}<br>%{{x}}: %{{y:.3f}} ± %{{error_y.array:.3f}} "
                                            "(%{customdata} seeds)<extra></extra>"))
     name = {"auroc": "AUROC", "ap": "AUPRC", "f1": "F1"}.get(metric, metric)
-    fig.update_layout(**LAYOUT, barmode="group", height=380, title=title or f"{name} per data set (mean ± std over seeds)",
+    fig.update_layout(**LAYOUT, barmode="group", height=380,
+                      title=title or f"{name} per data set (mean ± std over seeds)",
                       legend=dict(orientation="h", y=-0.2))
     fig.update_yaxes(title=name, range=[0, 1.05] if metric in ("auroc", "ap", "f1") else None)
     return fig
