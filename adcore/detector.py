@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from adcore.methods import get_method
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.trainer import Member, TrainConfig, train
 
@@ -15,15 +16,21 @@ class Detector(OutlierMixin, BaseEstimator):
     threshold of :meth:`predict` is the (1 − α)-quantile of the training scores.
     Scores follow PyOD: higher means more anomalous; ``predict`` gives 1 for anomalies.
     Extra keyword arguments are backbone parameters (see ``python -m adcore list``).
+    ``method`` names a preset of :mod:`adcore.methods` (e.g. ``"PUSVDD"``) instead of
+    ``backbone`` + ``strategy``. ``fit(X, y)``: y = 1 marks labelled anomalies, 0
+    unlabelled samples; methods without labels leave the labelled ones out.
 
     >>> det = Detector(backbone="deepsvdd", strategy="loe_soft", contamination=0.1).fit(X)
+    >>> Detector(method="PUSVDD", contamination=0.05).fit(X, y_known)
     >>> det.decision_function(X_new)
     """
 
     def __init__(self, backbone: str = "deepsvdd", strategy: str = "loe_soft", contamination: float = 0.1,
                  epochs: int = 50, batch_size: int | None = 128, lr: float = 1e-3, weight_decay: float = 0.0,
                  warmup: int = 2, seed: int = 0, device: str = "auto", threads: int | str = "auto",
-                 **backbone_params):
+                 method: str | None = None, labeled_batch: int | None = None, **backbone_params):
+        self.method = method
+        self.labeled_batch = labeled_batch
         self.backbone = backbone
         self.strategy = strategy
         self.contamination = contamination
@@ -53,8 +60,8 @@ class Detector(OutlierMixin, BaseEstimator):
         return self
 
     def fit(self, X, y=None):
-        """Train on ``X``; ``y`` (1 = labelled anomaly, 0 = unlabelled) is used by strategies
-        that take labels (``gtruth`` treats it as the truth) and ignored by the others."""
+        """Train on ``X``; ``y`` (1 = labelled anomaly, 0 = unlabelled) trains the strategies that use
+        labels (sad, pu, soel; ``gtruth`` treats it as the truth); the others leave the y = 1 rows out."""
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}")
@@ -62,22 +69,37 @@ class Detector(OutlierMixin, BaseEstimator):
             raise ValueError("X contains NaN or infinite values")
         if not 0 <= self.contamination < 1:
             raise ValueError(f"contamination must lie in [0, 1); got {self.contamination}")
-        bb_params = {k: getattr(self, k) for k in self._backbone_param_names}
-        BACKBONES.resolve_params(self.backbone, bb_params)
-        if STRATEGIES.get(self.strategy).needs_labels and y is None:
+        backbone, strategy, bb_params, st_params, labeled_batch = self._recipe(X)
+        BACKBONES.resolve_params(backbone, bb_params)
+        if STRATEGIES.get(strategy).needs_labels and y is None:
             raise ValueError(f"strategy {self.strategy!r} needs labels y")
         y = None if y is None else np.asarray(y).reshape(-1)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              weight_decay=self.weight_decay, warmup=self.warmup, device=self.device,
                              threads=self.threads)
-        result = train(self.backbone, [Member(self.strategy, float(self.contamination), int(self.seed))], X,
-                       y_train=y, labeled=None if y is None else y == 1, backbone_params=bb_params, config=config)
+        config.labeled_batch = labeled_batch
+        member = Member(strategy, float(self.contamination), int(self.seed), tuple(sorted(st_params.items())))
+        result = train(backbone, [member], X, y_train=y, labeled=None if y is None else y == 1,
+                       backbone_params=bb_params, config=config)
         self.result_ = result
         self.history_ = result.history
         self.n_features_in_ = X.shape[1]
         self.decision_scores_ = result.score(X)[0]
         self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
         return self
+
+    def _recipe(self, X):
+        """(backbone, strategy, backbone params, strategy params, labeled_batch): the named ``method``'s
+        preset (adcore.methods) with this estimator's own backbone parameters on top, or the given pair."""
+        own = {k: getattr(self, k) for k in self._backbone_param_names}
+        if self.method is None:
+            return self.backbone, self.strategy, own, {}, self.labeled_batch
+        m = get_method(self.method)
+        backbone = m.backbone_for("image" if X.ndim == 4 else "tabular")
+        valid = {p.name for p in BACKBONES.get(backbone).params}
+        params = {k: v for k, v in {**m.backbone_params, **own}.items() if k in valid}
+        batch = self.labeled_batch if self.labeled_batch is not None else m.settings.get("labeled_batch")
+        return backbone, m.strategy, params, dict(m.strategy_params), batch
 
     def _check(self, X) -> np.ndarray:
         if not hasattr(self, "result_"):
