@@ -16,7 +16,9 @@ nav = st.navigation([
     st.Page("pages/data.py", title="Your data", icon=":material/upload_file:", url_path="data"),
     st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare"),
     st.Page("pages/sensitivity.py", title="Sensitivity", icon=":material/tune:", url_path="sensitivity"),
+    st.Page("pages/benchmark.py", title="Benchmark", icon=":material/table_chart:", url_path="benchmark"),
 ])
 st.sidebar.caption("AD Lab · anomaly detection on contaminated data · LOE (Qiu et al. 2022), "
                    "IAD (Kim et al.)  \n" + _ui.warm_caption())
+_ui.keep_settings()  # settings survive visits to other pages
 nav.run()

@@ -98,6 +98,15 @@ def config_from_json(data: bytes | str | dict) -> ExperimentConfig:
     return ExperimentConfig.from_dict(d)
 
 
+def data_fingerprint_of(data: bytes | str) -> str | None:
+    """The fingerprint of the uploaded file a results JSON was trained on (``{"data": {"fingerprint"}}``)."""
+    try:
+        d = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return (d.get("data") or {}).get("fingerprint") if isinstance(d, dict) else None
+
+
 def config_key(cfg: ExperimentConfig, data_fingerprint: str = "", extra: str = "") -> str:
     """A stable key of a run: the configuration JSON plus a fingerprint of uploaded data."""
     text = json.dumps(cfg.to_dict(), sort_keys=True, default=str) + "|" + data_fingerprint + "|" + extra
@@ -106,3 +115,24 @@ def config_key(cfg: ExperimentConfig, data_fingerprint: str = "", extra: str = "
 
 def fingerprint(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+SETTING_NAMES = {"data": "data", "data_options": "data options", "protocol": "protocol",
+                 "protocol_options": "classes' roles", "alpha0": "α0", "alpha": "α", "backbone": "backbone",
+                 "backbone_params": "backbone parameters", "strategies": "strategies",
+                 "strategy_params": "strategy parameters", "seeds": "seeds", "epochs": "epochs",
+                 "batch_size": "batch size", "lr": "learning rate", "device": "device",
+                 "shortage": "if anomalies run out"}
+
+
+def changed_settings(cfg: ExperimentConfig, other: ExperimentConfig, skip=()) -> list[str]:
+    """Names of the settings in which two configurations differ (every field; new fields by their name)."""
+    return [SETTING_NAMES.get(f.name, f.name.replace("_", " ")) for f in fields(ExperimentConfig)
+            if f.name not in skip and getattr(cfg, f.name) != getattr(other, f.name)]
+
+
+def settings_text(cfg: ExperimentConfig, names) -> str:
+    """``α0 0.09 · backbone deepsvdd · …`` for the fields ``names``."""
+    def show(v):
+        return f"{v:g}" if isinstance(v, float) else "none" if v is None else str(v)
+    return " · ".join(f"{SETTING_NAMES.get(n, n)} {show(getattr(cfg, n))}" for n in names)

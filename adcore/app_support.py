@@ -8,6 +8,7 @@ no streamlit. Each job lives in its own module:
 - :mod:`adcore.exports` — scores CSV, metrics + config JSON, the trained model file
 - :mod:`adcore.leaderboard` — the leaderboard and the paired test against Blind
 - :mod:`adcore.toy_grid` — the toy playground's default run, mixture editing, the contour grid
+- :mod:`adcore.split_rows` — which rows of the data a protocol trains and tests on; the largest feasible α0
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from adcore.leaderboard import *  # noqa: F401,F403
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.run_cache import *  # noqa: F401,F403
 from adcore.run_info import *  # noqa: F401,F403
+from adcore.split_rows import largest_alpha0, split_rows  # noqa: F401
 from adcore.toy_grid import *  # noqa: F401,F403
 
 

@@ -10,25 +10,74 @@ import torch
 
 from adcore.experiment import ExperimentConfig, ExperimentResult
 from adcore.leaderboard import leaderboard
-from adcore.run_info import member_threshold
+from adcore.data.image_protocols import class_labels
+from adcore.run_info import member_threshold, run_memo
+from adcore.split_rows import split_rows
 
 
 def scores_frame(result: ExperimentResult):
-    """Tidy test scores: one row per (member, test sample) with the true label and the decision."""
+    """Tidy scores, one row per (model, row of the data): the data's own row number (``row``, 0 = the first data
+    row of the file), which set the protocol put it in (``split``: train, test, train+test, unused), its label
+    under the protocol, the score, the threshold and the decision — so it joins back to the user's rows.
+    Toy mixtures draw their points, so there ``sample`` numbers the test draw."""
     import pandas as pd
 
+    ds = data_of(result)
     parts = []
     for k, m in enumerate(result.members):
         if result.test_scores[k] is None:
             continue
-        y = result.split_of(k).test.y
-        s = result.test_scores[k]
         t = member_threshold(result, k)
-        parts.append(pd.DataFrame({
-            "strategy": m.strategy, "seed": m.seed, "alpha": m.alpha, "sample": np.arange(len(s)),
-            "y_true": y if y is not None else np.full(len(s), -1), "score": s,
-            "threshold": t, "predicted_anomaly": (s > t).astype(int)}))
+        if ds.sampler is not None:
+            s, y = result.test_scores[k], result.split_of(k).test.y
+            frame = {"sample": np.arange(len(s)), "split": "test", "y_true": y if y is not None else -1}
+        else:
+            rows = _row_table(result, ds, m.seed)
+            s = _all_row_scores(result, ds, m.seed)[k]
+            frame = {"row": np.arange(len(ds)), "split": rows["split"], "y_true": rows["y_true"]}
+            if ds.classes is not None:
+                frame["class"] = class_labels(ds, ds.classes.tolist())
+        parts.append(pd.DataFrame({"strategy": m.strategy, "seed": m.seed, "alpha": m.alpha, **frame, "score": s,
+                                   "threshold": t, "predicted_anomaly": (s > t).astype(int)}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def data_of(result: ExperimentResult):
+    """The dataset a run was trained on (kept by the run store; else loaded again from the config)."""
+    from adcore.data import load
+
+    ds = getattr(result, "dataset", None)
+    return ds if ds is not None else load(result.config.data, **result.config.data_options)
+
+
+def _row_table(result, ds, seed: int) -> dict:
+    """Per data row: the set it is in under ``seed``'s split and its label there (else the data's; -1 unknown)."""
+    train, test = split_rows(ds, result.config, seed)
+    split = result.splits[result.config.seeds.index(seed)]
+    where = np.full(len(ds), "unused", dtype=object)
+    y = np.full(len(ds), -1) if ds.y is None else ds.y.copy()
+    for rows, part, name in ((train, split.train, "train"), (test, split.test, "test")):
+        real = rows >= 0
+        where[rows[real]] = np.where(where[rows[real]] == "unused", name, where[rows[real]] + "+" + name)
+        if part.y is not None:
+            y[rows[real]] = part.y[real]
+    return {"split": where, "y_true": y}
+
+
+def _all_row_scores(result, ds, seed: int) -> dict:
+    """{member: scores of every row of ``ds``} for the members trained with ``seed`` (its split's scaling)."""
+    def compute():
+        split = result.splits[result.config.seeds.index(seed)]
+        X = ds.X if split.scaler is None else ((ds.X - split.scaler[0]) / split.scaler[1]).astype(np.float32)
+        out = {}
+        for res, idx in result.train_results:
+            mine = [(j, k) for j, k in enumerate(idx) if result.members[k].seed == seed]
+            if mine:
+                scores = res.score(X)
+                out.update({k: scores[j] for j, k in mine})
+        return out
+
+    return run_memo(result, ("row_scores", seed), compute)
 
 
 def scores_csv(result: ExperimentResult) -> bytes:
@@ -54,6 +103,11 @@ def result_json(result: ExperimentResult) -> bytes:
     d = result.to_json()
     d["thresholds"] = [member_threshold(result, k) for k in range(len(result.members))]
     d["leaderboard"] = leaderboard(result)
+    fp = getattr(result, "data_fingerprint", "")
+    if fp:  # an upload: the file's name alone does not say which file (or where it is)
+        ds = data_of(result)
+        d["data"] = {"file": result.config.data, "fingerprint": fp, "rows": len(ds),
+                     "how to rerun": f"python -m adcore run --config THIS.json --data path/to/{result.config.data}"}
     return json.dumps(_jsonable(d), indent=2).encode()
 
 
@@ -134,3 +188,14 @@ def load_model(source) -> LoadedModel:
     if not isinstance(payload, dict):
         raise ValueError("not an AD Lab model file")
     return LoadedModel(payload)
+
+
+def report_html(title: str, table, figures) -> bytes:
+    """A self-contained HTML page: a title, a table (a DataFrame, every row) and plotly figures."""
+    from html import escape
+
+    body = "".join(f.to_html(include_plotlyjs=i == 0, full_html=False) for i, f in enumerate(figures))
+    style = ("body{font-family:Helvetica,Arial,sans-serif;margin:24px}table{border-collapse:collapse}"
+             "th,td{border:1px solid #ccd;padding:4px 10px;text-align:left}th{background:#eef2f7}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>{style}</style>"
+            f"</head><body><h2>{escape(title)}</h2>{table.to_html(index=False, border=0)}{body}</body></html>").encode()

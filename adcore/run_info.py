@@ -7,7 +7,8 @@ from adcore.experiment import ExperimentResult
 from adcore.metrics import auroc_by_class
 
 
-def _memo(result, name, fn):
+def run_memo(result, name, fn):
+    """``fn()`` once per run and ``name`` (kept on the result)."""
     cache = result.__dict__.setdefault("_app_memo", {})
     if name not in cache:
         cache[name] = fn()
@@ -16,7 +17,7 @@ def _memo(result, name, fn):
 
 def train_scores(result: ExperimentResult, k: int) -> np.ndarray:
     """Scores of member ``k``'s training set under the final model."""
-    return _memo(result, ("train_scores", k), lambda: result.score(k, result.split_of(k).train.X))
+    return run_memo(result, ("train_scores", k), lambda: result.score(k, result.split_of(k).train.X))
 
 
 def threshold(scores: np.ndarray, alpha: float) -> float:
@@ -34,7 +35,7 @@ def class_auroc_table(result: ExperimentResult) -> list[dict] | None:
     for runs whose test set keeps classes; the unseen classes of ``seen_unseen`` are marked. None otherwise."""
     if not has_test_labels(result) or result.split_of(0).test.classes is None:
         return None
-    return _memo(result, ("class_auroc",), lambda: _class_auroc_rows(result))
+    return run_memo(result, ("class_auroc",), lambda: _class_auroc_rows(result))
 
 
 def _class_auroc_rows(result: ExperimentResult) -> list[dict]:

@@ -2,6 +2,7 @@
 progress and cancel. Layout only: every computation is a call into ``adcore``."""
 from __future__ import annotations
 
+import logging
 import os
 import runpy
 import time
@@ -16,6 +17,7 @@ from adcore.embedding import warm_status, warm_up_in_background
 from adcore.registry import BACKBONES, STRATEGIES
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+LOG = logging.getLogger("adlab.app")
 
 
 def ensure_app_navigation() -> None:
@@ -40,6 +42,24 @@ def keep_widget_state(prefixes: tuple[str, ...]) -> None:
     for key in list(st.session_state.keys()):
         if key.startswith(prefixes):
             st.session_state[key] = st.session_state[key]
+
+
+SETTING_KEYS = (  # the pages' setting widgets, kept when another page runs (Streamlit drops the state of widgets
+    # a run does not draw, so every visit elsewhere would reset them): value widgets without value=/index= only
+    "data_source", "data_protocol", "data_cls_", "data_alpha", "data_shortage", "data_backbone", "data_strategies",
+    "data_epochs", "data_seeds", "data_device", "data_batch", "data_lr", "data_bb_", "data_sp_", "data_img_",
+    "data_builtin", "data_normal_class", "data_onehot", "data_label_col", "data_anomaly_value",
+    "cmp_data", "cmp_alpha0", "cmp_backbone", "cmp_strategies", "cmp_seeds", "cmp_epochs", "cmp_device",
+    "cmp_shortage", "cmp_batch", "cmp_lr",
+    "toy_n", "toy_alpha", "toy_backbone", "toy_strategies", "toy_epoch", "toy_seed", "toy_batch", "toy_lr", "toy_bb_",
+    "toy_sp_", "toy_flags", "toy_log",
+    "sens_data", "sens_backbone", "sens_seeds", "sens_epochs", "sens_device", "sens_rounds", "sens_study",
+    "sens_alpha0s", "sens_alphas", "sens_taus", "sens_strategies")
+
+
+def keep_settings() -> None:
+    """Called by ``app.py`` before the page runs: every page's settings survive visits to the others."""
+    keep_widget_state(SETTING_KEYS)
 
 
 def start_warmup() -> None:
@@ -78,15 +98,21 @@ def init_from_query(page: str, defaults, widget_fields: dict, extra: dict | None
     except ValueError as err:
         st.warning(f"Ignored the settings in the link: {err}")
         cfg = defaults
-    for key, get in widget_fields.items():
-        try:
-            st.session_state[key] = get(cfg)
-        except (KeyError, IndexError, TypeError, ValueError):
-            pass
+    apply_config(widget_fields, cfg)
     for key, value in (extra or {}).items():
         if key in st.query_params:
             st.session_state[value] = st.query_params[key]
     return cfg
+
+
+def apply_config(widget_fields: dict, cfg) -> None:
+    """Put ``cfg``'s settings into the widgets' state (``widget_fields``: widget key → function of the config;
+    a function that does not apply to ``cfg`` — e.g. a class option of data without classes — is skipped)."""
+    for key, get in widget_fields.items():
+        try:
+            st.session_state[key] = get(cfg)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            pass
 
 
 def sync_query(cfg, defaults, extra: dict | None = None) -> None:
@@ -94,6 +120,63 @@ def sync_query(cfg, defaults, extra: dict | None = None) -> None:
     want = {**sup.config_to_query(cfg, defaults), **{k: str(v) for k, v in (extra or {}).items()}}
     if st.query_params.to_dict() != want:
         st.query_params.from_dict(want)
+
+
+# ---------------------------------------------------------------- the experiment the pages share
+
+def share_experiment(page: str, cfg, dataset=None, fingerprint: str = "") -> None:
+    """Make ``cfg`` (with its data) the session's experiment, which the other pages start from. Every
+    ExperimentConfig field travels: a page builds its config as the shared one with its own widgets' values.
+    ``origin`` is the page that chose the data; ``changed_by`` names the page that last changed each field."""
+    exp = experiment()
+    d = cfg.to_dict()
+    same_data = exp is not None and exp["config"]["data"] == d["data"] and exp["fingerprint"] == fingerprint
+    if not same_data or exp["config"] != d:
+        changed_by = dict(exp["changed_by"]) if same_data else {}
+        if same_data:
+            changed_by.update({f: page for f in d if d[f] != exp["config"][f]})
+        st.session_state["experiment"] = {
+            "config": d, "dataset": dataset, "fingerprint": fingerprint, "page": page,
+            "origin": exp["origin"] if same_data else page, "changed_by": changed_by,
+            "rev": exp["rev"] + 1 if exp else 1}
+    else:
+        exp["dataset"] = dataset  # the same data, decoded again
+    st.session_state[f"{page}_experiment_rev"] = st.session_state["experiment"]["rev"]
+
+
+def changed_elsewhere(exp: dict, page: str) -> list[str]:
+    """'α0 (on Compare)'-style notes for the shared fields another page than ``page`` changed last."""
+    return [f"{sup.SETTING_NAMES.get(f, f)} (on {PAGE_NAMES.get(p, p)})" for f, p in exp["changed_by"].items()
+            if p != page and p != exp["origin"]]
+
+
+def experiment() -> dict | None:
+    """The shared experiment: ``config`` (a dict), ``dataset``, ``fingerprint``, ``page`` (who set it last),
+    ``origin``, ``changed_by``, ``rev``."""
+    return st.session_state.get("experiment")
+
+
+def experiment_news(page: str) -> dict | None:
+    """The shared experiment if another page changed it since ``page`` last shared or adopted it."""
+    exp = experiment()
+    if exp is None or exp["page"] == page or st.session_state.get(f"{page}_experiment_rev") == exp["rev"]:
+        return None
+    return exp
+
+
+def adopted(page: str, exp: dict) -> None:
+    st.session_state[f"{page}_experiment_rev"] = exp["rev"]
+
+
+PAGE_NAMES = {"data": "Your data", "cmp": "Compare", "toy": "Toy playground", "sens": "Sensitivity"}
+
+
+def stale_note(shown, current) -> None:
+    """A mark over results whose settings differ from the sidebar's: which ones, and what to press."""
+    changed = sup.changed_settings(current, shown)
+    if changed:
+        st.warning(f"Settings changed since these results ({', '.join(changed)}): they show the earlier run. "
+                   "Train again to see the new settings.", icon=":material/update:")
 
 
 # ---------------------------------------------------------------- settings from the registry
@@ -222,7 +305,8 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
         if now - last[0] > 0.1 or done == total:
             last[0] = now
             frac = done / total if total else 0.0
-            bar.progress(min(frac, 1.0), text=f"{label}: epoch {done} of {total} · {now - start:.1f} s")
+            bar.progress(min(frac, 1.0), text=f"{label}: epoch {done} of {total} · {now - start:.1f} s"
+                         + eta_text(done, total, now - start))
 
     try:
         out = sup.run_cached(cfg, dataset=dataset, data_fingerprint=fingerprint, eval_sets=eval_sets,
@@ -235,5 +319,29 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
         slot.empty()
         st.warning("Training stopped early; nothing was stored.")
         return None
+    except Exception as err:  # noqa: BLE001 - any other failure: a message here, the traceback in the log
+        slot.empty()
+        show_error("Training failed", err)
+        return None
     slot.empty()
     return out
+
+
+def show_error(action: str, err: BaseException) -> None:
+    """``err`` as a specific message on the page (``action``: what failed, e.g. "Cannot use this data");
+    the traceback of an unexpected error goes to the server log, never to the page."""
+    from adcore.validation import error_text
+
+    if isinstance(err, ValueError):
+        LOG.info("%s: %s", action, err)
+    else:
+        LOG.error("%s: %s", action, err, exc_info=err)
+    st.error(f"{action}: {error_text(err)}")
+
+
+def eta_text(done: int, total: int, seconds: float) -> str:
+    """' · about N s left' from the pace so far (nothing before the first epoch or at the end)."""
+    if done <= 0 or done >= total:
+        return ""
+    left = seconds / done * (total - done)
+    return f" · about {left:.0f} s left" if left < 120 else f" · about {left / 60:.0f} min left"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -11,24 +12,43 @@ from adcore import plots
 from adcore.data import load
 from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
+from adcore.store import stored_runs
 from pages import _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "cmp"
-DEFAULTS = ExperimentConfig(data="toy", protocol=None, alpha0=0.1, backbone="deepsvdd_rbf",
-                            strategies=sup.order_strategies(["blind", "refine", "loe_hard", "loe_soft"]), seeds=[0, 1, 2],
-                            epochs=100, batch_size=25, lr=0.01, device="auto", standardize=False)
+DEFAULTS = sup.toy_config(strategies=sup.order_strategies(["blind", "refine", "loe_hard", "loe_soft"]),
+                          seeds=[0, 1, 2], epochs=100, device="auto")
+TABULAR = dict(protocol="split", backbone="deepsvdd", epochs=30, batch_size=128, lr=1e-3, standardize=None,
+               data_options={})  # the Your data page's defaults
 DATASETS = {"toy": "Toy: LOE 2-D preset", "sklearn:breast_cancer": "Breast cancer", "sklearn:wine": "Wine (class 0)",
             "sklearn:digits": "Digits (0 vs rest)"}
+OWN = ("strategies", "seeds", "strategy_params")  # this page's choices; every other setting travels
+SETTINGS = {  # widget → its value in a config (the sidebar shows the config it starts from)
+    "cmp_alpha0": lambda c: float(c.alpha0), "cmp_backbone": lambda c: c.backbone,
+    "cmp_epochs": lambda c: int(c.epochs), "cmp_device": lambda c: c.device,
+    "cmp_batch": lambda c: int(c.batch_size or 128), "cmp_lr": lambda c: float(c.lr),
+    "cmp_shortage": lambda c: c.shortage}
+SHOWN = ("protocol", "alpha0", "backbone", "epochs", "batch_size", "lr", "shortage")
 
-for _k, _v in {"cmp_data": "toy", "cmp_alpha0": 0.1, "cmp_seeds": 3, "cmp_epochs": 100, "cmp_device": "auto",
-               "cmp_batch": 25, "cmp_lr": 0.01}.items():
+
+def base_config(data: str, exp: dict | None) -> tuple[ExperimentConfig, str]:
+    """The configuration a data choice starts from, and where it comes from."""
+    if exp is not None and data == exp["config"]["data"]:
+        return ExperimentConfig.from_dict(exp["config"]), f"*{_ui.PAGE_NAMES.get(exp['origin'], exp['origin'])}*"
+    if data == "toy":
+        return DEFAULTS, "this page's defaults (LOE App. A toy settings)"
+    return replace(DEFAULTS, data=data, **TABULAR), "this page's defaults (as on *Your data*)"
+
+
+exp = _ui.experiment()
+st.session_state.setdefault("cmp_data", exp["config"]["data"] if exp else "toy")
+for _k, _v in {"cmp_seeds": 3, "cmp_shortage": "error", **{k: f(DEFAULTS) for k, f in SETTINGS.items()}}.items():
     st.session_state.setdefault(_k, _v)
+from_link = exp is None and bool(st.query_params) and "_cmp_from_query" not in st.session_state  # a shared link
 _ui.init_from_query(PAGE, DEFAULTS, {
-    "cmp_data": lambda c: c.data, "cmp_alpha0": lambda c: float(c.alpha0), "cmp_seeds": lambda c: len(c.seeds),
-    "cmp_epochs": lambda c: int(c.epochs), "cmp_backbone": lambda c: c.backbone,
-    "cmp_strategies": lambda c: list(c.strategies), "cmp_device": lambda c: c.device,
-    "cmp_batch": lambda c: int(c.batch_size or 128), "cmp_lr": lambda c: float(c.lr)})
+    "cmp_data": lambda c: c.data, "cmp_seeds": lambda c: len(c.seeds), "cmp_strategies": lambda c: list(c.strategies),
+    **SETTINGS})
 
 st.title("Compare methods")
 st.markdown("Several strategies, each trained with several seeds, on one data set. The leaderboard gives mean ± "
@@ -38,41 +58,66 @@ st.markdown("Several strategies, each trained with several seeds, on one data se
             "0.0625.)")
 
 options = dict(DATASETS)
-current = st.session_state.get("data_current")
-if current is not None and current[2] and current[2] not in options:
-    roles = "".join(f", {k} {v}" for k, v in current[3]["protocol_options"].items())
-    options[current[2]] = f"{current[2]} (from the Your data page: {current[3]['protocol']}{roles})"
+if exp is not None:
+    shared = ExperimentConfig.from_dict(exp["config"])
+    roles = "".join(f", {k} {v}" for k, v in shared.protocol_options.items())
+    options[shared.data] = (f"{DATASETS.get(shared.data, shared.data)} (as on the "
+                            f"{_ui.PAGE_NAMES.get(exp['page'], exp['page'])} page: {shared.protocol}{roles})")
 if st.session_state["cmp_data"] not in options:
     st.session_state["cmp_data"] = "toy"
 with st.sidebar:
     st.header("Comparison")
     data = st.selectbox("Data set", list(options), key="cmp_data", format_func=options.get)
-    alpha0 = st.slider("True contamination α0 (α = α0)", 0.0, 0.4, key="cmp_alpha0", step=0.01)
-    kind = current[0].kind if current is not None and data == current[2] else "tabular"
-    backbone = _ui.backbone_select("cmp_backbone", kind, default="deepsvdd_rbf" if data == "toy" else
-                                   "deepsvdd_cnn" if kind == "image" else "deepsvdd")
+    base, source = base_config(data, exp)
+    shared_data = exp is not None and data == exp["config"]["data"]
+    applied = (data, exp["rev"] if shared_data else None)
+    if st.session_state.get("cmp_applied") != applied:  # a new data choice, or the shared settings changed
+        if not from_link:
+            _ui.apply_config(SETTINGS, base)
+        st.session_state["cmp_applied"] = applied
+    alpha0 = st.slider("True contamination α0" + (" (α = α0)" if base.alpha is None else ""), 0.0, 0.5,
+                       key="cmp_alpha0", step=0.01)
+    kind = exp["dataset"].kind if shared_data and exp["dataset"] is not None else "tabular"
+    backbone = _ui.backbone_select("cmp_backbone", kind, default=base.backbone)
     strategies = _ui.strategy_select("cmp_strategies", STRATEGIES.names(), DEFAULTS.strategies, "Methods")
     n_seeds = st.slider("Seeds per method", 1, 10, key="cmp_seeds")
     epochs = st.number_input("Epochs", 1, 5000, key="cmp_epochs")
     device = st.selectbox("Device", _ui.device_options(), key="cmp_device")
     st.caption(_ui.device_caption(device))
+    shortage = base.shortage
+    if base.protocol not in ("fresh", "loe", "transductive"):
+        shortage = st.selectbox("If anomalies run out", ["error", "reduce_normals", "lower_alpha0"],
+                                key="cmp_shortage", help="stop with a message, train on fewer normals to keep "
+                                                         "α0, or lower α0")
     with st.expander("Optimiser"):
         batch = st.number_input("Batch size", 2, 100_000, key="cmp_batch")
         lr = st.number_input("Learning rate", 1e-6, 1.0, key="cmp_lr", format="%g")
 
 if "blind" not in strategies:
     st.info("Add Blind to the methods to get the paired significance test against it.")
-dataset, fp, from_data_page = None, "", {}
-if current is not None and data == current[2]:
-    dataset, fp, from_data_page = current[0], current[1], current[3]
+dataset, fp = (exp["dataset"], exp["fingerprint"]) if shared_data else (None, "")
 try:
-    cfg = ExperimentConfig(data=data, **from_data_page, alpha0=float(alpha0), backbone=backbone, strategies=strategies,
-                           seeds=list(range(int(n_seeds))), epochs=int(epochs), batch_size=int(batch), lr=float(lr),
-                           device=device, standardize=False if data == "toy" else None)
+    cfg = replace(base, alpha0=float(alpha0), backbone=backbone,
+                  backbone_params=base.backbone_params if backbone == base.backbone else {},
+                  strategies=strategies, strategy_params={s: p for s, p in base.strategy_params.items() if s in strategies},
+                  seeds=list(range(int(n_seeds))), epochs=int(epochs), batch_size=int(batch), lr=float(lr),
+                  device=device, shortage=shortage)
     cfg.validate()
 except ValueError as err:
     st.error(f"Impossible settings: {err}")
     st.stop()
+changed = sup.changed_settings(cfg, base, skip=OWN)
+if shared_data and changed:  # the change travels back: one experiment state for every page
+    _ui.share_experiment(PAGE, replace(base, **{f: getattr(cfg, f) for f in cfg.to_dict() if f not in OWN}),
+                         dataset, fp)
+    exp = _ui.experiment()
+    st.session_state["cmp_applied"] = (data, exp["rev"])
+    changed = []
+notes = changed + (_ui.changed_elsewhere(exp, "") if shared_data else [])
+with st.sidebar:
+    st.caption(f"Settings from {source}: {sup.settings_text(cfg, SHOWN)}."
+               + (f" **Changed:** {', '.join(notes)}." if notes else "")
+               + " Methods and seeds are this page's.")
 _ui.sync_query(cfg, DEFAULTS)
 
 if st.button("Run comparison", type="primary", key="cmp_run", icon=":material/leaderboard:"):
@@ -81,10 +126,15 @@ if _ui.cancel_requested(PAGE) and st.session_state.pop("cmp_pending", None) is n
     st.warning("Comparison cancelled.")
 if st.session_state.get("cmp_pending") is not None:
     pend = ExperimentConfig.from_dict(st.session_state["cmp_pending"])
-    if dataset is None and pend.data != "toy":
-        dataset = load(pend.data)
-    out = _ui.train(PAGE, pend, dataset=dataset, fingerprint=fp,
-                    label=f"Training {len(pend.strategies)} methods × {len(pend.seeds)} seeds")
+    out = None
+    try:
+        if dataset is None and pend.data != "toy":
+            dataset = load(pend.data, **pend.data_options)
+    except Exception as err:  # noqa: BLE001 - a failed load is a message (_ui.show_error), not a traceback
+        _ui.show_error("Cannot use this data", err)
+    else:
+        out = _ui.train(PAGE, pend, dataset=dataset, fingerprint=fp,
+                        label=f"Training {len(pend.strategies)} methods × {len(pend.seeds)} seeds")
     st.session_state.pop("cmp_pending", None)
     if out is not None:
         st.session_state["cmp_last"] = out[0]
@@ -92,7 +142,19 @@ if st.session_state.get("cmp_pending") is not None:
 key = st.session_state.get("cmp_last")
 result = sup.STORE.get(key) if key else None
 if result is None:
-    st.caption("Press **Run comparison**. Defaults: the toy preset, 4 methods × 3 seeds, 100 epochs (seconds).")
+    stored = stored_runs(cfg.to_dict(), fp)  # after a reload or a restart: the metrics from the run store
+    if stored:
+        st.subheader("Leaderboard from the run store")
+        st.dataframe(pd.DataFrame([{"method": plots.display_name(r["strategy"]), "seeds": r["seeds"],
+                                    "AUROC": f"{r['AUROC mean']:.3f} ± {r['AUROC std']:.3f}",
+                                    "Δ AUROC vs Blind": r["Δ vs blind"], "sig.": r["sig."]}
+                                   for r in sup.leaderboard(stored) if r["AUROC mean"] is not None]),
+                     hide_index=True, key="cmp_stored")
+        when = pd.Timestamp(stored[0]["created"], unit="s").strftime("%Y-%m-%d %H:%M UTC")
+        st.caption(f"{len(stored)} models trained with these settings on {stored[0]['device']} ({when}). The store "
+                   "keeps metrics, not models: press **Run comparison** for ROC curves, downloads and latent views.")
+    else:
+        st.caption("Press **Run comparison**. Defaults: the toy preset, 4 methods × 3 seeds, 100 epochs (seconds).")
     st.stop()
 
 rows = sup.leaderboard(result)
@@ -100,14 +162,14 @@ board = pd.DataFrame([{
     "method": plots.display_name(r["strategy"]), "seeds": r["seeds"],
     **{n: (None if r[f"{n} mean"] is None else f"{r[f'{n} mean']:.3f} ± {r[f'{n} std']:.3f}")
        for n in ("AUROC", "AUPRC", "F1")},
-    "fit s": r["fit s mean"], "Δ AUROC vs Blind": r["Δ vs blind"], "p (paired t)": r["p vs blind"],
-    "sig.": r["sig."]} for r in rows])
-st.subheader(f"Leaderboard · {options.get(result.config.data, result.config.data)} · {result.config.backbone} · "
-             f"α0 = {result.config.alpha0:g}")
+    "fit s": r["fit s mean"], "Δ AUROC vs Blind": "–" if r["Δ vs blind"] is None else f"{r['Δ vs blind']:+.3f}",
+    "p (paired t)": "–" if r["p vs blind"] is None else f"{r['p vs blind']:.3g}", "sig.": r["sig."]} for r in rows])
+title = (f"Leaderboard · {options.get(result.config.data, result.config.data)} · {result.config.backbone} · "
+         f"α0 = {result.config.alpha0:g}")
+st.subheader(title)
+_ui.stale_note(result.config, cfg)
 st.dataframe(board, hide_index=True, column_config={
-    "fit s": st.column_config.NumberColumn(format="%.2f", help="training seconds per model (stacked runs share)"),
-    "Δ AUROC vs Blind": st.column_config.NumberColumn(format="%+.3f"),
-    "p (paired t)": st.column_config.NumberColumn(format="%.3g")})
+    "fit s": st.column_config.NumberColumn(format="%.2f", help="training seconds per model (stacked runs share)")})
 st.caption(f"{len(result.members)} models trained together in {result.seconds:.1f} s on {sup.device_text(result)}.")
 
 seeds = result.config.seeds
@@ -124,9 +186,9 @@ c[1].download_button("Leaderboard + config (JSON)", lambda: json.dumps(
     "comparison.json", "application/json", key="cmp_dl_json", on_click="ignore", icon=":material/data_object:")
 c[2].download_button("Scores + labels (CSV)", lambda: sup.scores_csv(result), "comparison_scores.csv", "text/csv",
                      key="cmp_dl_scores", on_click="ignore", icon=":material/table_view:")
-c[3].download_button("ROC + leaderboard (HTML)", lambda: (plots.leaderboard_figure(rows).to_html(
-    include_plotlyjs=True) + roc.to_html(include_plotlyjs=False, full_html=False)).encode(),
-    "comparison.html", "text/html", key="cmp_dl_html", on_click="ignore", icon=":material/insert_chart:")
+c[3].download_button("ROC + leaderboard (HTML)", lambda: sup.report_html(title, board, [roc]),
+                     "comparison.html", "text/html", key="cmp_dl_html", on_click="ignore",
+                     icon=":material/insert_chart:")
 
 with st.expander("More views of this comparison (latent space, dynamics, model download)"):
     

@@ -1,13 +1,15 @@
 """Your data: upload CSV / NPZ / ODDS MAT or pick a built-in set, choose protocol and methods, train."""
 from __future__ import annotations
 
-import io
+import math
 
 import pandas as pd
 import streamlit as st
 
 from adcore import app_support as sup
+from adcore import upload_checks as checks
 from adcore.data import UPLOAD_TYPES, DataError, load, load_sklearn, upload_kind
+from adcore.data.loaders import read_csv_text
 from adcore.data.image_protocols import CLASS_PROTOCOLS
 from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
@@ -25,6 +27,10 @@ BUILTIN = {"breast_cancer": "Breast cancer (benign normal, malignant anomalous)"
 LABEL_GUESS = ("label", "labels", "y", "class", "target", "outlier", "anomaly", "is_anomaly")
 
 
+def _is_builtin(data: str) -> bool:
+    return data.startswith(("sklearn:", "images:digits"))
+
+
 def _builtin_of(cfg) -> str:
     return "digits_images" if cfg.data.startswith("images:") else cfg.data.split(":")[1]
 
@@ -35,11 +41,12 @@ for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_pr
                "data_seeds": "0", "data_device": "auto", "data_batch": 128, "data_lr": 1e-3,
                "data_shortage": "error"}.items():
     st.session_state.setdefault(_k, _v)
-_ui.keep_widget_state(("data_protocol", "data_cls_", "data_alpha", "data_shortage", "data_backbone", "data_strategies",
-                       "data_epochs", "data_seeds", "data_device", "data_batch", "data_lr", "data_bb_", "data_sp_",
-                       "data_img_", "data_builtin", "data_normal_class", "data_onehot"))
-link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
+WIDGETS = {  # widget → its value in a config: links, loaded JSON files and the shared experiment set them
+    "data_source": lambda c: "Built-in" if _is_builtin(c.data) else "Upload",
     "data_builtin": _builtin_of, "data_normal_class": lambda c: int(c.data.split(":")[2]),
+    "data_label_col": lambda c: _upload_option(c, "label_col", "(no labels)"),
+    "data_anomaly_value": lambda c: str(_upload_option(c, "anomaly_value")),
+    "data_onehot": lambda c: _upload_option(c, "categorical", None) == "onehot",
     "data_protocol": lambda c: c.protocol, "data_alpha0": lambda c: float(c.alpha0),
     "data_alpha_same": lambda c: c.alpha is None, "data_alpha": lambda c: float(c.alpha or c.alpha0),
     "data_backbone": lambda c: c.backbone, "data_strategies": lambda c: list(c.strategies),
@@ -52,7 +59,91 @@ link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
     "data_cls_anomaly": lambda c: list(c.protocol_options["anomaly_class"]),
     "data_cls_one_normal": lambda c: c.protocol_options["normal_class"],
     "data_cls_unseen": lambda c: c.protocol_options["unseen_class"],
-})
+}
+DATA_WIDGETS = ("data_source", "data_builtin", "data_normal_class", "data_label_col", "data_anomaly_value",
+                "data_onehot")
+
+
+def _upload_option(cfg, name, missing=KeyError):
+    if _is_builtin(cfg.data):
+        raise KeyError(name)  # a built-in set has no CSV options: leave the upload widgets alone
+    if name not in cfg.data_options and missing is KeyError:
+        raise KeyError(name)
+    return cfg.data_options.get(name, missing)
+
+
+def adopt(cfg, origin: str, fingerprint: str | None) -> None:
+    """Put a link's or a JSON file's settings into the widgets; for an upload, ask for that file."""
+    _ui.apply_config(WIDGETS, cfg)
+    st.session_state.pop("data_expect", None)
+    if not _is_builtin(cfg.data):
+        st.session_state["data_expect"] = {"name": cfg.data, "fingerprint": fingerprint, "origin": origin}
+
+
+link_cfg = _ui.init_from_query(PAGE, DEFAULTS, WIDGETS)
+if link_cfg is not None and not _is_builtin(link_cfg.data):
+    adopt(link_cfg, "The link", st.query_params.get("fp"))
+news = _ui.experiment_news(PAGE)  # settings another page (Compare) changed on this page's data
+if news is not None:
+    _ui.apply_config({k: f for k, f in WIDGETS.items() if k not in DATA_WIDGETS},
+                     ExperimentConfig.from_dict(news["config"]))
+    _ui.adopted(PAGE, news)
+
+def upload(key: str, label: str) -> tuple[str, bytes] | None:
+    """(name, bytes) of the file in uploader ``key``, kept through visits to other pages (Streamlit forgets an
+    uploader's file when its page is left); removing the file in the uploader forgets it."""
+    returning = key not in st.session_state  # the uploader was not drawn in the last run (another page)
+    up = st.file_uploader(label, type=None, key=key)
+    if up is not None:
+        st.session_state[f"{key}_kept"] = (up.name, up.getvalue())
+    elif not returning:
+        st.session_state.pop(f"{key}_kept", None)
+    kept = st.session_state.get(f"{key}_kept")
+    if kept is not None and up is None:
+        st.caption(f"Using **{kept[0]}**, uploaded earlier in this session (upload a file to replace it).")
+    return kept
+
+
+def csv_options(raw: bytes, name: str) -> dict:
+    """Label column and anomaly value (the rarer value by default), a preview, and the checks that word
+    problems in the file's own values: one-class labels, text in numeric columns (never one-hot encoded)."""
+    table = sup.cached_data([sup.fingerprint(raw), "csv table"], lambda: read_csv_text(raw, name)[0])
+    cols = ["(no labels)"] + [str(c) for c in table.columns]
+    if st.session_state.get("data_label_col") not in cols:
+        st.session_state["data_label_col"] = next((c for c in cols if c.lower() in LABEL_GUESS), "(no labels)")
+    c1, c2 = st.columns(2)
+    label_col = c1.selectbox("Label column", cols, key="data_label_col")
+    options, problem = {}, None
+    if label_col != "(no labels)":
+        values = checks.label_values(table[label_col])
+        counts = dict(values)
+        seen = (sup.fingerprint(raw), label_col)
+        if st.session_state.get("data_anomaly_value") not in counts or \
+                st.session_state.get("data_label_seen", seen) != seen:
+            st.session_state["data_anomaly_value"] = checks.anomaly_value_default(values)
+        st.session_state["data_label_seen"] = seen
+        value = c2.selectbox("Value meaning “anomaly”", list(counts), key="data_anomaly_value",
+                             format_func=lambda v: f"{v} ({counts[v]:,} rows)",
+                             help="by default the rarer value: anomalies are the minority")
+        options = {"label_col": label_col, "anomaly_value": value}
+        problem = checks.label_problem(label_col, values)
+        if problem is None and (note := checks.label_warning(label_col, values, value)):
+            st.warning(note)
+    texts = checks.text_columns(table, skip=[label_col])
+    if texts:
+        listed = ", ".join(f"{c} ({n} values)" for c, n in list(texts.items())[:6])
+        if st.checkbox(f"One-hot encode the text columns: {listed}", key="data_onehot",
+                       help="each value becomes a 0/1 feature; columns of numbers are never encoded"):
+            options["categorical"] = "onehot"
+    st.dataframe(table.head(8), height=240)
+    bad = checks.numeric_columns_with_text(table, skip=[label_col])
+    if bad:
+        raise DataError(checks.text_cells_message(name, bad))
+    if problem:
+        st.warning(f"Cannot use {label_col!r} as labels: {problem}", icon=":material/warning:")
+        st.stop()
+    return options
+
 
 st.title("Your data")
 st.markdown("Train on a built-in data set or on your own file. The **protocol** decides how a contaminated "
@@ -60,6 +151,20 @@ st.markdown("Train on a built-in data set or on your own file. The **protocol** 
             "contamination is α0; `loe` contaminates with noisy copies of anomalies (LOE Sec. 4.3); "
             "`transductive` trains and scores the same data (IAD), also for data without labels. Data with "
             "classes (images) adds `one_vs_rest`, `leave_one_class_out` and `seen_unseen`.")
+
+with st.expander("Load the settings of a downloaded run (its JSON file)", icon=":material/upload:"):
+    saved = st.file_uploader("Metrics + config JSON from *Downloads*", type=["json"], key="data_settings_json")
+    if saved is not None and st.session_state.get("data_settings_seen") != (saved.name, saved.size):
+        st.session_state["data_settings_seen"] = (saved.name, saved.size)
+        try:
+            saved_cfg = sup.config_from_json(saved.getvalue())
+        except ValueError as err:
+            st.error(f"Cannot load settings from {saved.name}: {err}")
+        else:
+            adopt(saved_cfg, saved.name, sup.data_fingerprint_of(saved.getvalue()))
+            st.session_state["data_settings_note"] = f"Loaded the settings of {saved.name}."
+    if st.session_state.get("data_settings_note"):
+        st.success(st.session_state["data_settings_note"])
 
 source = st.radio("Data", ["Built-in", "Upload"], key="data_source", horizontal=True)
 ds, fingerprint, data_name, data_options = None, "", "", {}
@@ -79,48 +184,42 @@ try:
             with st.expander("Preview"):
                 st.dataframe(pd.DataFrame(ds.X[:8], columns=ds.feature_names).assign(anomaly=ds.y[:8]), height=240)
     else:
-        up = st.file_uploader(f"{UPLOAD_TYPES}. CSV: one row per sample; NPZ: arrays X and y; .mat: X and y; "
-                              "zip: one folder of images per class", type=None, key="data_upload")
+        up = upload("data_upload", f"{UPLOAD_TYPES}. CSV: one row per sample; NPZ: arrays X and y; .mat: X and y; "
+                    "zip: one folder of images per class")
         if up is not None:
-            raw, data_name = up.getvalue(), up.name
-            kind = upload_kind(up.name)
+            data_name, raw = up
+            kind = upload_kind(data_name)
             if kind == "csv":
-                try:
-                    head = pd.read_csv(io.BytesIO(raw), nrows=2000)
-                except Exception as err:  # noqa: BLE001 - any parser failure is a bad upload
-                    raise DataError(f"{up.name} is not a readable CSV file: {str(err).splitlines()[0]}") from None
-                cols = ["(no labels)"] + [str(c) for c in head.columns]
-                guess = next((c for c in cols if c.lower() in LABEL_GUESS), "(no labels)")
-                c1, c2 = st.columns(2)
-                label_col = c1.selectbox("Label column", cols, index=cols.index(guess), key="data_label_col")
-                anomaly_value = None
-                if label_col != "(no labels)":
-                    values = [str(v) for v in head[label_col].dropna().unique()[:50]]
-                    default = "1" if "1" in values else min(values, key=lambda v: (head[label_col].astype(str) == v).sum())
-                    anomaly_value = c2.selectbox("Value meaning “anomaly”", values, index=values.index(default),
-                                                 key="data_anomaly_value")
-                onehot = st.checkbox("one-hot encode text columns", key="data_onehot")
-                data_options = {"label_col": None if label_col == "(no labels)" else label_col,
-                                "anomaly_value": anomaly_value, "categorical": "onehot" if onehot else None}
-                data_options = {k: v for k, v in data_options.items() if v is not None}
-                st.dataframe(head.head(8), height=240)
+                data_options = csv_options(raw, data_name)
             labels = None
             if kind == "idx":
-                lab = st.file_uploader("Labels file of these images (IDX, optional: without it the data has no "
-                                       "classes)", type=None, key="data_upload_labels")
-                labels = None if lab is None else lab.getvalue()
-            ds, fingerprint = sup.load_upload_cached(raw, up.name, labels, **data_options)
+                lab = upload("data_upload_labels", "Labels file of these images (IDX, optional: without it the data "
+                             "has no classes)")
+                labels = None if lab is None else lab[1]
+            ds, fingerprint = sup.load_upload_cached(raw, data_name, labels, **data_options)
             if ds.kind == "image":
                 data_options = _images.image_options()
                 if data_options:
-                    ds, fingerprint = sup.load_upload_cached(raw, up.name, labels, **data_options)
-except DataError as err:
-    st.error(f"Cannot use this data: {err}")
+                    ds, fingerprint = sup.load_upload_cached(raw, data_name, labels, **data_options)
+except Exception as err:  # noqa: BLE001 - every failure of a load becomes a message (_ui.show_error)
+    _ui.show_error("Cannot use this data", err)
     ds = None
+expect = st.session_state.get("data_expect") if source == "Upload" else None
 if ds is None:
-    if source == "Upload" and st.session_state.get("data_upload") is None:
+    if expect is not None and st.session_state.get("data_upload_kept") is None:
+        st.info(f"{expect['origin']} reproduces a run on the file **{expect['name']}**: upload it to train with "
+                "its settings (the file is checked to be the same one).", icon=":material/upload_file:")
+    elif source == "Upload" and st.session_state.get("data_upload_kept") is None:
         st.info(f"Upload a file to start: {UPLOAD_TYPES}.")
     st.stop()
+different_file = expect is not None and expect["fingerprint"] and expect["fingerprint"] != fingerprint
+if expect is not None and not different_file:
+    st.success(f"This is the file {expect['origin'].lower() if expect['origin'] == 'The link' else expect['origin']}"
+               f" used ({expect['name']}, fingerprint {fingerprint}).", icon=":material/verified:")
+elif different_file:
+    st.warning(f"This is not the file {expect['origin'].lower() if expect['origin'] == 'The link' else expect['origin']}"
+               f" used: {expect['name']} had fingerprint {expect['fingerprint']}, {data_name} has {fingerprint}. "
+               "Results will differ from that run.", icon=":material/warning:")
 
 if ds.kind == "image":
     _images.preview(ds)
@@ -147,7 +246,27 @@ with st.sidebar:
     st.session_state["data_protocols_seen"] = protocols
     protocol = st.selectbox("Protocol", protocols, key="data_protocol")
     protocol_options = _images.class_roles(ds, protocol) if protocol in CLASS_PROTOCOLS else {}
-    alpha0 = st.slider("True contamination α0", 0.0, 0.5, key="data_alpha0", step=0.01)
+    largest = sup.largest_alpha0(ds, ExperimentConfig(protocol=protocol, protocol_options=protocol_options))
+    checked = [fingerprint or data_name, protocol, protocol_options]
+    if st.session_state.get("data_alpha0_checked") != checked:  # new data or protocol: make the default work
+        st.session_state["data_alpha0_checked"] = checked
+        if largest is not None and st.session_state["data_alpha0"] > largest and \
+                st.session_state.get("data_shortage", "error") == "error":
+            capped = math.floor(largest * 100) / 100
+            st.session_state["data_alpha0_capped"] = (st.session_state["data_alpha0"], capped)
+            st.session_state["data_alpha0"] = capped
+        else:
+            st.session_state.pop("data_alpha0_capped", None)
+    alpha0 = st.slider("True contamination α0", 0.0, 0.5, key="data_alpha0", step=0.01,
+                       help=None if largest is None else f"at most {largest:.3f} with this data and protocol")
+    if largest is not None and alpha0 > largest and st.session_state.get("data_shortage", "error") == "error":
+        st.warning(f"α0 = {alpha0:g} needs more anomalies than this data has: the largest α0 is {largest:.3f} "
+                   "(half the anomalies stay for testing). Lower α0, or choose below what happens when anomalies "
+                   "run out.")
+    elif st.session_state.get("data_alpha0_capped", (None, None))[1] == alpha0:
+        st.caption(f"α0 set to {alpha0:g} for this data (from {st.session_state['data_alpha0_capped'][0]:g}): its "
+                   f"{ds.n_anomalies if ds.y is not None else ''} anomalies allow at most {largest:.3f} with half of "
+                   "them kept for testing.")
     shortage = "error"
     if protocol == "split" or protocol in CLASS_PROTOCOLS:
         shortage = st.selectbox("If anomalies run out", ["error", "reduce_normals", "lower_alpha0"],
@@ -183,12 +302,15 @@ try:
 except ValueError as err:
     st.error(f"Impossible settings: {err}")
     st.stop()
-_ui.sync_query(cfg, DEFAULTS)
-st.session_state["data_current"] = (ds, fingerprint, data_name, {  # the Compare page reuses data and protocol
-    "data_options": data_options, "protocol": protocol, "protocol_options": protocol_options})
+_ui.sync_query(cfg, DEFAULTS, {"fp": fingerprint} if fingerprint else None)
+_ui.share_experiment(PAGE, cfg, ds, fingerprint)  # Compare starts from this data and these settings
+if news is not None and (elsewhere := _ui.changed_elsewhere(news, PAGE)):
+    st.info(f"Settings changed on another page: {', '.join(elsewhere)}.", icon=":material/sync:")
 
 c1, c2 = st.columns([1, 4])
-if c1.button("Train", type="primary", key="data_train", icon=":material/play_arrow:"):
+anyway = different_file and c2.checkbox("Train on this file anyway", key="data_other_file")
+if c1.button("Train", type="primary", key="data_train", icon=":material/play_arrow:",
+             disabled=bool(different_file and not anyway)):
     st.session_state["data_pending"] = cfg.to_dict()
 if _ui.cancel_requested(PAGE) and st.session_state.pop("data_pending", None) is not None:
     st.warning("Training cancelled. The settings are kept; press **Train** to start again.")
@@ -213,6 +335,7 @@ if st.session_state.get("data_show") not in keys:
     st.session_state["data_show"] = keys[0]
 key = st.selectbox("Run", keys, key="data_show", format_func=dict(runs).get, help="the last runs of this session")
 result = sup.STORE.get(key)
+_ui.stale_note(result.config, cfg)
 info = result.splits[0].info
 st.caption(f"Trained on {sup.device_text(result)} in {result.seconds:.1f} s · protocol {info['protocol']} · "
            f"{info['n_train']} training samples ({info.get('n_train_anomalies', 'unknown')} anomalies), "

@@ -343,7 +343,7 @@ def test_compare_page_reuses_image_data_and_class_protocol_of_the_data_page():
     at.multiselect(key="data_cls_normal").set_value(["7"]).run()
     at.switch_page("pages/compare.py").run()
     no_errors(at)
-    assert "images:digits (from the Your data page: one_vs_rest, normal_class ['7'])" in \
+    assert "images:digits (as on the Your data page: one_vs_rest, normal_class ['7'])" in \
         at.selectbox(key="cmp_data").options
     at.selectbox(key="cmp_data").set_value("images:digits").run()
     assert at.selectbox(key="cmp_backbone").value == "deepsvdd_cnn"
