@@ -19,30 +19,8 @@ MAX_IDX_BYTES = 500 * 2**20
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _gunzip(data: bytes, name: str, max_bytes: int) -> bytes:
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = d.decompress(data, max_bytes + 1)
-    except zlib.error as err:
-        raise DataError(f"{name} is not a readable gzip file ({err})") from None
-    if len(out) > max_bytes:
-        raise DataError(f"{name} unpacks to more than {mb(max_bytes)}; refusing it")
-    if not d.eof:
-        raise DataError(f"{name} is a truncated gzip file")
-    return out
-
-
-def read_idx(source, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
-    """An IDX array (the MNIST file format), gzip-compressed or not, with its header checked.
-
-    Header: two zero bytes, a type code (0x08 unsigned byte, 0x09 signed byte,
-    0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), the number of
-    dimensions, then each dimension as a big-endian uint32; the data must have
-    exactly the announced size.
-    """
-    data, name = read_bytes(source, max_bytes)
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, name, max_bytes)
+def _header(data: bytes, name: str) -> tuple[tuple, np.dtype, int]:
+    """(dims, dtype, header length) of an IDX header, checked (magic, type, 1-4 dimensions, size limit)."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise DataError(f"{name} is not an IDX file: its magic number {data[:4].hex() or 'is missing'} should "
                         "start with two zero bytes")
@@ -55,8 +33,39 @@ def read_idx(source, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     if len(data) < header:
         raise DataError(f"{name} is truncated: its header is incomplete")
     dims = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = np.dtype(IDX_TYPES[code])
     check_values(dims, name)
+    return dims, np.dtype(IDX_TYPES[code]), header
+
+
+def _gunzip(data: bytes, name: str, max_bytes: int) -> bytes:
+    """The unpacked bytes, never more than the (checked) size the IDX header inside declares."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, 4 + 4 * 4)  # the longest header (4 dimensions)
+        dims, dtype, header = _header(out, name)
+        want = min(max_bytes, header + math.prod(dims) * dtype.itemsize)
+        out += d.decompress(d.unconsumed_tail, want - len(out) + 1)
+    except zlib.error as err:
+        raise DataError(f"{name} is not a readable gzip file ({err})") from None
+    if len(out) > max_bytes:
+        raise DataError(f"{name} unpacks to more than {mb(max_bytes)}; refusing it")
+    if len(out) <= want and not d.eof:
+        raise DataError(f"{name} is a truncated gzip file")
+    return out
+
+
+def read_idx(source, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """An IDX array (the MNIST file format), gzip-compressed or not, with its header checked.
+
+    Header: two zero bytes, a type code (0x08 unsigned byte, 0x09 signed byte,
+    0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), the number of
+    dimensions, then each dimension as a big-endian uint32; the data must have
+    exactly the announced size. A gzip file is unpacked only up to that size.
+    """
+    data, name = read_bytes(source, max_bytes)
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, name, max_bytes)
+    dims, dtype, header = _header(data, name)
     expected = math.prod(dims) * dtype.itemsize
     if len(data) - header != expected:
         raise DataError(f"{name} holds {len(data) - header} bytes of data, but its header announces "
@@ -79,7 +88,7 @@ def load_idx(images, labels=None, normal_class=None, size=None, channels="auto",
     label = name or _display_name(images)
     if classes is None:
         return Dataset(l1_normalize_images(Xf) if l1_normalize else Xf, None, name=label, kind="image", meta=meta)
-    return finish(Xf, classes.astype(np.int64), None, normal_class, label, meta, l1_normalize)
+    return finish(Xf, classes, None, normal_class, label, meta, l1_normalize)
 
 
 def _display_name(source) -> str:
