@@ -62,8 +62,16 @@ def load_image_spec(spec: str, **options) -> Dataset:
 def _load_image_spec(spec: str, **options) -> Dataset:
     if spec.startswith("images:"):
         parts = spec.split(":")
+        if parts[1] == "letters":  # images:letters[:n], the built-in outlier-exposure set
+            from adcore.data.letters import render_letters
+
+            size = options.get("size")
+            return render_letters(int(parts[2]) if len(parts) > 2 and parts[2] else 2000,
+                                  int(size[0] if isinstance(size, (tuple, list)) else size or 28),
+                                  int(options.get("channels") or 1))
         if parts[1] != "digits":
-            raise DataError(f"unknown built-in image set {parts[1]!r}; the built-in one is images:digits")
+            raise DataError(f"unknown built-in image set {parts[1]!r}; the built-in ones are images:digits and "
+                            "images:letters")
         if len(parts) > 2 and parts[2] != "":
             options.setdefault("normal_class", parts[2])
         return load_digits_images(**_only(options, ("normal_class", "size", "channels", "l1_normalize")))
