@@ -148,7 +148,8 @@ def cd_figure(test: dict, title: str = "Critical difference (Friedman + Nemenyi)
 
 def bars_figure(df: pd.DataFrame, metric: str = "auroc", title: str | None = None) -> go.Figure:
     """Per data set, one bar per method: the mean over seeds, error bars the standard deviation."""
-    g = df.groupby(["dataset", "method"], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    g = df.groupby(["dataset", "method"], sort=False)[metric].agg(
+        mean="mean", std=lambda v: v.std(ddof=0), count="count").reset_index()  # std as in the table
     fig, colors = go.Figure(), method_colors(g["method"])
     for method in dict.fromkeys(g["method"]):
         part = g[g["method"] == method]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from adcore.data import load
 from adcore.experiment import ExperimentConfig, run_experiment
-from adcore.store import ResultStore
+from adcore.store import ResultStore, result_rows
 from adcore.sweep_spec import Cell
 
 ENGINES = ("local", "ray")
@@ -30,16 +30,7 @@ def run_cell(config: dict, dataset=None, keep_scores: bool = False) -> dict:
     cfg = ExperimentConfig.from_dict(config)
     ds = dataset if dataset is not None else _load(cfg.data, json.dumps(cfg.data_options, sort_keys=True))
     result = run_experiment(cfg, ds)
-    device = str(result.train_results[0][0].device)
-    index = {(m.strategy, m.seed): k for k, m in enumerate(result.members)}
-    rows = []
-    for run in result.runs:
-        row = {**run, "protocol": result.config.protocol, "device": device}
-        if keep_scores:
-            k = index[run["strategy"], run["seed"]]
-            row["scores"], row["labels"] = result.test_scores[k], result.split_of(k).test.y
-        rows.append(row)
-    return {"rows": rows, "seconds": result.seconds}
+    return {"rows": result_rows(result, keep_scores), "seconds": result.seconds}
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,6 +12,7 @@ import numpy as np
 
 from adcore.app_state import config_key, fingerprint
 from adcore.experiment import ExperimentConfig, ExperimentResult
+from adcore.store import save_result
 
 
 class Cancelled(Exception):
@@ -143,6 +144,7 @@ def run_cached(cfg: ExperimentConfig, *, dataset=None, data_fingerprint: str = "
         result = run_experiment(cfg, dataset, eval_sets=eval_sets, progress=report, should_stop=should_stop)
         if result.train_results and result.train_results[-1][0].stopped:
             raise Cancelled(result)
+        save_result(cfg.to_dict(), result, data_fingerprint)  # the run store: metrics survive a restart
         return result
 
     return key, store.get_or_run(key, fn, progress)

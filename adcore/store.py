@@ -16,6 +16,7 @@ import json
 import os
 import sqlite3
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +188,65 @@ class ResultStore:
         else:
             raise ValueError(f"export to .csv or .parquet, not {path.suffix or 'a file without suffix'!r}")
         return path
+
+
+def result_rows(result, keep_scores: bool = False) -> list[dict]:
+    """One row per member of an :class:`~adcore.experiment.ExperimentResult`, as :meth:`ResultStore.add_cell`
+    takes them (with the resolved protocol and the device; test scores and labels if ``keep_scores``)."""
+    device = str(result.train_results[0][0].device)
+    index = {(m.strategy, m.seed): k for k, m in enumerate(result.members)}
+    rows = []
+    for run in result.runs:
+        row = {**run, "protocol": result.config.protocol, "device": device}
+        if keep_scores:
+            k = index[run["strategy"], run["seed"]]
+            row["scores"], row["labels"] = result.test_scores[k], result.split_of(k).test.y
+        rows.append(row)
+    return rows
+
+
+_SHARED: dict = {}
+
+
+def shared_store() -> ResultStore | None:
+    """The store at :func:`default_path` (opened once per path); None, with a warning, if it cannot be opened."""
+    path = default_path()
+    if path not in _SHARED:
+        try:
+            _SHARED[path] = ResultStore(path)
+        except (OSError, ValueError, sqlite3.Error) as err:
+            warnings.warn(f"the run store {path} is not available, results are kept in memory only: {err}")
+            _SHARED[path] = None
+    return _SHARED[path]
+
+
+def save_result(config: dict, result, data_fingerprint: str = "", store: ResultStore | None = None) -> str | None:
+    """Write a finished run of ``config`` to ``store`` (default :func:`shared_store`) → its cell key.
+
+    Never raises: a store that cannot be written (read-only, locked past the timeout) only warns.
+    """
+    store = store or shared_store()
+    if store is None:
+        return None
+    key = cell_key(config, data_fingerprint)
+    try:
+        store.add_cell(key, config, result_rows(result), result.seconds)
+    except (OSError, sqlite3.Error) as err:
+        warnings.warn(f"could not write the run to {store.path}: {err}")
+        return None
+    return key
+
+
+def stored_runs(config: dict, data_fingerprint: str = "", store: ResultStore | None = None) -> list[dict] | None:
+    """The member rows of ``config`` from the store, or None if it holds no such cell (or cannot be read)."""
+    store = store or shared_store()
+    if store is None:
+        return None
+    try:
+        rows = store.rows(cells=[cell_key(config, data_fingerprint)])
+    except sqlite3.Error:
+        return None
+    return rows or None
 
 
 def parse_where(items) -> dict:

@@ -16,32 +16,41 @@ from adcore.store import ResultStore, cell_key
 KEEP = ("strategy", "seed", "alpha", "auroc", "ap", "f1", "fit_seconds")
 
 
-def _runs(cfg: ExperimentConfig, dataset: Dataset, store: ResultStore | None, fingerprint: str,
+def _runs(cfg: ExperimentConfig, data, store: ResultStore | None, fingerprint: str,
           only_stored: bool) -> list[dict] | None:
     if store is None:
-        return run_experiment(cfg, dataset).runs
+        return run_experiment(cfg, data()).runs
     from adcore.engines import run_cell
 
     key = cell_key(cfg.to_dict(), fingerprint)
     if key not in store:
         if only_stored:
             return None
-        out = run_cell(cfg.to_dict(), dataset)
+        out = run_cell(cfg.to_dict(), data())
         store.add_cell(key, cfg.to_dict(), out["rows"], out["seconds"])
     return store.rows(cells=[key])
 
 
 def _study(cells: list[tuple[ExperimentConfig, dict]], dataset: Dataset | None, progress, store, fingerprint,
            only_stored) -> list[dict] | None:
-    """Rows of every (config, extra columns) cell; None when ``only_stored`` and a cell is not in the store."""
-    ds = dataset if dataset is not None or not cells else load(cells[0][0].data, **cells[0][0].data_options)
+    """Rows of every (config, extra columns) cell; None when ``only_stored`` and a cell is not in the store.
+    The data is loaded once, and only if a cell has to be trained."""
+    if only_stored and store is None:
+        return None
+    loaded = [dataset]
+
+    def data() -> Dataset:
+        if loaded[0] is None:
+            loaded[0] = load(cells[0][0].data, **cells[0][0].data_options)
+        return loaded[0]
+
     if fingerprint is None:
         from adcore.sweep_spec import data_fingerprint
 
         fingerprint = data_fingerprint(cells[0][0].data) if cells and dataset is None else ""
     rows = []
     for i, (cfg, columns) in enumerate(cells):
-        runs = _runs(cfg, ds, store, fingerprint, only_stored)
+        runs = _runs(cfg, data, store, fingerprint, only_stored)
         if runs is None:
             return None
         rows += [{**columns, **{k: run[k] for k in KEEP if run.get(k) is not None}} for run in runs]

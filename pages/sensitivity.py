@@ -7,9 +7,10 @@ import streamlit as st
 
 from adcore import app_support as sup
 from adcore import plots, sweeps
-from adcore.data import DataError, load
+from adcore.data import DataError
 from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
+from adcore.store import shared_store
 from pages import _ui, _views
 
 _ui.ensure_app_navigation()
@@ -95,7 +96,19 @@ c2.caption(f"{STUDIES[study]} · {DATASETS[data]} · {backbone} · {', '.join(cf
 if go_:
     st.session_state["sens_pending"] = skey
 if _ui.cancel_requested(PAGE) and st.session_state.pop("sens_pending", None) is not None:
-    st.warning("Study cancelled; finished runs were not kept.")
+    st.warning("Study cancelled; its finished runs are kept in the run store.")
+
+
+def run_study(ds, **kw):
+    """The rows of this study; every run is read from / written to the run store (adcore.store)."""
+    kw["store"] = shared_store()
+    if study == "sweep":
+        return sweeps.contamination_sweep(cfg, alpha0s, ds, **kw)
+    if study == "matrix":
+        return sweeps.sensitivity_matrix(cfg, alpha0s, alphas, ds, **kw)
+    return sweeps.param_sweep(cfg, "iad", "inv_tau", taus, ds, **kw)
+
+
 if st.session_state.get("sens_pending") == skey and sup.STORE.get(repr(skey)) is None:
     slot = st.empty()
     box = slot.container()
@@ -107,13 +120,7 @@ if st.session_state.get("sens_pending") == skey and sup.STORE.get(repr(skey)) is
         bar.progress(done / total, text=f"run {done} of {total} · {time.perf_counter() - start:.0f} s")
 
     try:
-        ds = load(cfg.data)
-        if study == "sweep":
-            rows = sweeps.contamination_sweep(cfg, alpha0s, ds, progress=progress)
-        elif study == "matrix":
-            rows = sweeps.sensitivity_matrix(cfg, alpha0s, alphas, ds, progress=progress)
-        else:
-            rows = sweeps.param_sweep(cfg, "iad", "inv_tau", taus, ds, progress=progress)
+        rows = run_study(None, progress=progress)
         sup.STORE.put(repr(skey), rows)
     except (DataError, ValueError) as err:
         st.error(f"Cannot run this study: {err}")
@@ -121,6 +128,8 @@ if st.session_state.get("sens_pending") == skey and sup.STORE.get(repr(skey)) is
     st.session_state.pop("sens_pending", None)
 
 rows = sup.STORE.get(repr(skey))
+if rows is None:  # after a reload or a restart: the study's runs from the run store, if all are there
+    rows = run_study(None, only_stored=True)
 if rows is None:
     st.caption("Press the button to run the study with these settings.")
     st.stop()
