@@ -11,6 +11,7 @@ from adcore.data import PROTOCOLS, SKLEARN_SETS, DataError
 from adcore.data.toy import TOY_TRAINING
 from adcore.experiment import ExperimentConfig, run_experiment
 from adcore.methods import METHODS, compare_methods
+from adcore.presets import DESCRIPTIONS as PRESET_NOTES, preset_fields
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.engines import ENGINES, run_sweep as run_cells
 from adcore.store import ENV_VAR, ResultStore, parse_where
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list backbones, strategies, datasets and protocols")
     run = sub.add_parser("run", help="train and evaluate; prints a table and writes JSON")
     run.add_argument("--config", help="a JSON file written by an earlier run (its 'config'); flags override it")
+    run.add_argument("--preset", help="a paper's setting for a table row, e.g. loe-table6-ntl, iad-table2-ae-thyroid "
+                                      "(see 'list'); --config and flags override its fields")
     run.add_argument("--data", help="toy | sklearn:wine|breast_cancer|digits[:normal_class] | path to .npz/.csv/.mat")
     run.add_argument("--label-col", help="CSV: the label column")
     run.add_argument("--anomaly-value", help="CSV: the label value that means anomaly (default 1)")
@@ -140,9 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> ExperimentConfig:
-    base = {}
+    base = preset_fields(args.preset) if getattr(args, "preset", None) else {}
     if args.config:
-        base = read_config_file(args.config)
+        base.update(read_config_file(args.config))
+    if getattr(args, "preset", None) and not (args.data or base.get("data")):
+        raise ValueError(f"--preset {args.preset} needs --data (the dataset of the table row)")
     data = args.data or base.get("data", "toy")
     defaults = TOY_DEFAULTS if data == "toy" else DEFAULTS
     cfg = {**{"data": data}, **{k: v for k, v in base.items() if k != "data"}}
@@ -188,7 +193,7 @@ def cmd_list() -> dict:
     return {"methods": [m.describe() for m in METHODS.values()],
             "backbones": BACKBONES.describe(), "strategies": STRATEGIES.describe(),
             "datasets": ["toy", *[f"sklearn:{n}" for n in SKLEARN_SETS], "PATH.npz", "PATH.csv", "PATH.mat"],
-            "protocols": list(PROTOCOLS)}
+            "protocols": list(PROTOCOLS), "presets": dict(PRESET_NOTES)}
 
 
 def print_methods(results: list, out: str | None) -> int:
@@ -265,6 +270,9 @@ def main(argv=None) -> int:
                 print(f"  {m['name']:<16} {pair:<28} {m['paper']}")
             print("datasets: " + ", ".join(listing["datasets"]))
             print("protocols: " + ", ".join(listing["protocols"]))
+            print("presets (--preset):")
+            for name, note in listing["presets"].items():
+                print(f"  {name:<30} {note}")
             return 0
         if args.command == "runs":
             return cmd_runs(args)

@@ -8,7 +8,7 @@ from adcore.trainer import Member, _Weighting
 
 
 def _weights(w, *args):
-    """(w_n, w_a, flag) of a _Weighting, before and after the trainer's objective hook."""
+    """(w_n, w_a, flag) of the trainer's weighting step (``weights`` or the call, depending on its version)."""
     return w.weights(*args) if hasattr(w, "weights") else w(*args)
 
 
@@ -203,3 +203,99 @@ def test_dataset_wise_loe_trains_and_warms_up():
     flags = res.history.flags
     assert not flags[1].any()  # blind warm-up
     assert [int(f.sum()) for f in flags[3:]] == [6, 6, 6]  # then exactly ⌊0.1 · 60⌋ flags per epoch
+
+
+# --- paper presets -----------------------------------------------------------------------------------------------
+
+def test_every_preset_is_a_valid_config():
+    from adcore.experiment import ExperimentConfig
+    from adcore.presets import DESCRIPTIONS, PRESETS, preset_fields
+    assert set(PRESETS) == set(DESCRIPTIONS)
+    for name in PRESETS:
+        fields = preset_fields(name)
+        fields.setdefault("data", "some.npz")
+        ExperimentConfig.from_dict(fields).validate()
+    assert PRESETS["loe-table6-ntl"]["warmup"] == 2 and PRESETS["loe-table6-ntl-large"]["warmup"] == 1
+    assert PRESETS["loe-table6-icl"]["backbone_params"]["denominator"] == "windows"
+    assert PRESETS["loe-table6-ntl"]["standardize"] is False  # the LOE authors' pipeline: raw features
+    svdd = PRESETS["iad-table2-deepsvdd-thyroid"]
+    assert svdd["backbone_params"]["hidden"] == (32, 16) and svdd["backbone_params"]["rep_dim"] == 4
+    assert svdd["epochs"] == 160 and svdd["strategy_params"]["iad"]["epochs_per_round"] == 10
+    assert PRESETS["iad-table2-ae-thyroid"]["backbone_params"]["error"] == "squared"
+    assert PRESETS["iad-table4-maf-cardio"]["backbone_params"]["score"] == "neg_density"
+    assert PRESETS["iad-table4-maf-cardio"]["alpha0"] == 0.001
+    preset_fields("loe-table6-ntl")["strategies"].append("x")  # a copy: the preset itself is unchanged
+    assert PRESETS["loe-table6-ntl"]["strategies"] == ["blind", "refine", "loe_hard", "loe_soft"]
+
+
+def test_cli_preset_fills_the_config_and_flags_override_it():
+    from adcore.cli import build_parser, config_from_args, main
+    args = build_parser().parse_args(["run", "--preset", "iad-table2-ae-thyroid", "--data", "d.npz", "--seeds", "0"])
+    cfg = config_from_args(args)
+    assert cfg.backbone == "ae" and cfg.protocol == "transductive" and cfg.alpha0 is None
+    assert cfg.backbone_params["error"] == "squared" and cfg.epochs == 160 and cfg.seeds == [0]
+    assert main(["run", "--preset", "loe-table6-ntl"]) == 2  # needs --data: a message, not a traceback
+    assert main(["run", "--preset", "no-such-row", "--data", "d.npz"]) == 2
+
+
+def test_cli_runs_the_toy_preset(capsys):
+    from adcore.cli import main
+    assert main(["run", "--preset", "loe-fig1-toy", "--seeds", "0", "--epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    for name in ("blind", "refine", "loe_hard", "loe_soft", "gtruth"):
+        assert name in out
+
+
+# --- Deep SVDD as IAD's base: Ruff et al.'s batch-norm MLP ---------------------------------------------------------
+
+def test_bias_free_mlp_is_homogeneous_and_batch_norm_breaks_it():
+    from adcore.backbones import build_backbone
+    x = torch.randn(1, 50, 6, generator=torch.Generator().manual_seed(0))
+    plain = build_backbone("deepsvdd", (6,), [0], {"hidden": (32, 16), "rep_dim": 4})
+    # f(λx) = λ f(x), f(0) = 0: the reason the plain network collapses on data centred at the origin
+    torch.testing.assert_close(plain.embed(3 * x), 3 * plain.embed(x), rtol=1e-4, atol=1e-5)
+    bn = build_backbone("deepsvdd", (6,), [0], {"hidden": (32, 16), "rep_dim": 4, "batch_norm": True})
+    bn.setup(x)
+    bn.eval()
+    assert not torch.allclose(bn.embed(3 * x), 3 * bn.embed(x), rtol=1e-2, atol=1e-3)
+
+
+def test_deepsvdd_batch_norm_is_per_member_and_sets_c_in_eval_mode():
+    from adcore.backbones import build_backbone
+    from adcore.backbones.deepsvdd import StackedBatchNorm
+    hp = {"hidden": (8,), "rep_dim": 3, "batch_norm": True, "pretrain_epochs": 1}
+    X = torch.randn(40, 5, generator=torch.Generator().manual_seed(1)) * 2 + 1
+    alone = build_backbone("deepsvdd", (5,), [4], hp)
+    stacked = build_backbone("deepsvdd", (5,), [7, 4], hp)
+    alone.setup(X.expand(1, 40, 5))
+    stacked.setup(X.expand(2, 40, 5))
+    for n, t in alone.member_state(0).items():
+        assert torch.allclose(t, stacked.member_state(1)[n], atol=1e-5), n
+    bn = next(m for m in alone.net.modules() if isinstance(m, StackedBatchNorm))
+    h = alone.net[0](X.expand(1, 40, 5))
+    torch.testing.assert_close(bn.running_mean, h.mean(1, keepdim=True), atol=1e-5, rtol=1e-4)  # training-set stats
+    alone.eval()
+    c = alone.embed(X.expand(1, 40, 5)).mean(1, keepdim=True)  # c from the evaluation-mode network
+    c = torch.where(c.abs() < 0.1, torch.where(c < 0, -0.1, 0.1), c)  # center_eps, as Ruff et al.
+    torch.testing.assert_close(alone.center, c, atol=1e-5, rtol=1e-4)
+    alone.train()
+    z = bn(h)
+    torch.testing.assert_close(z.mean(1), torch.zeros(1, 8), atol=1e-5, rtol=0)
+
+
+THYROID = "/work/shared/datasets/adbench/38_thyroid.npz"
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(THYROID), reason="thyroid data not available")
+def test_iad_deepsvdd_preset_network_ranks_thyroid():
+    from sklearn.metrics import roc_auc_score
+    from adcore.presets import PRESETS
+    from adcore.trainer import TrainConfig, train
+    d = np.load(THYROID, allow_pickle=False)
+    X, y = d["X"].astype(np.float64), d["y"]
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    params = PRESETS["iad-table2-deepsvdd-thyroid"]["backbone_params"]
+    res = train("deepsvdd", [Member("blind", 0.0, s) for s in (0, 1)], X, backbone_params=params,
+                config=TrainConfig(epochs=20, batch_size=128, lr=1e-3, threads=1))
+    aurocs = [roc_auc_score(y, s) for s in res.score(X)]
+    assert min(aurocs) > 0.8  # the bias-free MLP without batch norm: ≈ 0.5 (hypersphere collapse)
