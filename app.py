@@ -3,9 +3,12 @@
 Run with ``make run`` (``streamlit run app.py``). The landing page is the toy
 playground with the LOE preset; all computation happens in ``adcore``.
 """
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="AD Lab", page_icon=":material/biotech:", layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="AD Lab", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),  # served locally
+                   layout="wide", initial_sidebar_state="expanded")
 
 from pages import _ui  # noqa: E402  (after set_page_config)
 

@@ -75,7 +75,7 @@ def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool =
     cols = min(cols, n)
     rows = math.ceil(n / cols)
     height_per_row = height_per_row or {1: 520, 2: 440, 3: 340, 4: 280}.get(cols, 240)
-    gap_x, gap_y = 0.02, 0.1 if rows > 1 else 0.0
+    gap_x, gap_y = 0.02, 0.16 if rows > 1 else 0.0
     w = (1 - gap_x * (cols - 1)) / cols
     h = (1 - gap_y * (rows - 1)) / rows
     tf = (lambda v: np.log10(np.maximum(v, 1e-12))) if log_scale else (lambda v: v)  # noqa: E731
@@ -96,8 +96,11 @@ def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool =
         z = tf(np.asarray(p["z"], dtype=np.float64)).reshape(len(ys), len(xs)).astype(np.float32)
         lo, hi = float(np.nanpercentile(z, 1)), float(np.nanpercentile(z, 99))
         hi = hi if hi > lo else lo + 1.0
+        bar = dict(orientation="h", x=x0 + w / 2, xanchor="center", y=y1 - h - 0.01, yanchor="top", len=w * 0.8,
+                   thickness=7, nticks=4, tickfont=dict(size=9), outlinewidth=0,
+                   title=dict(text="log10 score" if log_scale else "score", side="right", font=dict(size=9)))
         data.append(dict(type="contour", x=xs32, y=ys32, z=z, zmin=lo, zmax=hi, ncontours=14,
-                         colorscale=CONTOUR_SCALE, showscale=False, hoverinfo="skip", name="score",
+                         colorscale=CONTOUR_SCALE, showscale=True, colorbar=bar, hoverinfo="skip", name="score",
                          line=dict(width=0.7, color="rgba(30,60,110,0.55)"), contours=dict(coloring="heatmap"), **on))
         if p.get("threshold") is not None and np.isfinite(p["threshold"]):
             t = float(tf(np.asarray(p["threshold"], dtype=float)))
@@ -120,12 +123,14 @@ def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool =
             data.append(dict(type="scatter", x=X[f, 0], y=X[f, 1], mode="markers", name="latent label: anomaly",
                              legendgroup="flag", showlegend=i == 0, hoverinfo="skip",
                              marker=dict(size=13, symbol="circle-open", color=FLAG, line=dict(width=1.6)), **on))
-    # one legend entry for the boundary (a contour trace cannot carry a line legend symbol)
-    data.append(dict(type="scatter", x=[None], y=[None], mode="lines", name="decision boundary (1−α quantile)",
-                     line=dict(color="#e6550d", width=2.6), xaxis="x", yaxis="y"))
+    if any(p.get("threshold") is not None and np.isfinite(p["threshold"]) for p in panels):
+        # one legend entry for the boundary (a contour trace cannot carry a line legend symbol); none when α = 0
+        data.append(dict(type="scatter", x=[None], y=[None], mode="lines", name="decision boundary (1−α quantile)",
+                         line=dict(color="#e6550d", width=2.6), xaxis="x", yaxis="y"))
     layout.update(LAYOUT, template=_template(), margin=dict(l=10, r=10, t=70 if title else 40, b=10), annotations=notes,
-                  height=height_per_row * rows + 70, title=dict(text=title) if title else None,
-                  legend=dict(orientation="h", yanchor="top", y=-0.02, x=0.5, xanchor="center"))
+                  height=height_per_row * rows + 110, title=dict(text=title) if title else None,
+                  legend=dict(orientation="h", yanchor="top", y=-0.09 if rows == 1 else -0.05, x=0.5,
+                              xanchor="center"))
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
@@ -229,10 +234,45 @@ def loss_figure(result, members: list[int] | None = None) -> go.Figure:
                                  line=dict(color=color)), row=1, col=2)
         fig.add_trace(go.Scatter(x=rec + 1, y=h.loss_anomaly[rec, 0], name=name, legendgroup=name, showlegend=False,
                                  line=dict(color=color, dash="dot")), row=1, col=2)
-    fig.update_yaxes(type="log")
+    for col in (1, 2):
+        ys = np.concatenate([np.asarray(t.y, float) for t in fig.data if t.xaxis == ("x" if col == 1 else "x2")])
+        fig.update_yaxes(type="log", row=1, col=col, **log_ticks(ys))
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(**LAYOUT, height=380)
     return fig
+
+
+def log_ticks(values, most: int = 7) -> dict:
+    """Tick values and labels of a log axis as whole numbers (0.02, 0.05, 0.1 …), never plotly's bare digits."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) == 0:
+        return {}
+    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 5, 7), tuple(range(1, 10))):
+        ticks = [m * 10.0**e for e in range(lo, hi + 1) for m in mantissas if v.min() <= m * 10.0**e <= v.max()]
+        if len(ticks) >= 3 or mantissas[-1] == 9:
+            break
+    if len(ticks) > most:
+        ticks = ticks[:: math.ceil(len(ticks) / most)]
+    if len(ticks) < 2:
+        ticks = [float(v.min()), float(v.max())]
+    return {"tickvals": ticks, "ticktext": [f"{t:.3g}" for t in ticks]}
+
+
+def value_range(values, least: float = 0.05, bounds=(0.0, 1.0)) -> list[float]:
+    """An axis range spanning at least ``least`` (so 0.9972 vs 0.9973 does not look like a steep drop)."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
+    if len(v) == 0:
+        return list(bounds)
+    lo, hi = float(v.min()), float(v.max())
+    pad = max(least - (hi - lo), 0.0) / 2 + 0.1 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    if hi > bounds[1]:
+        lo, hi = lo - (hi - bounds[1]), bounds[1]
+    if lo < bounds[0]:
+        lo, hi = bounds[0], min(bounds[1], hi + (bounds[0] - lo))
+    return [lo, hi]
 
 
 def pseudo_label_figure(result, members: list[int] | None = None) -> go.Figure:
@@ -261,6 +301,8 @@ def pseudo_label_figure(result, members: list[int] | None = None) -> go.Figure:
 
 # ---------------------------------------------------------------- IAD (IAD Fig. 5)
 
+ROUND_AXIS = dict(tickformat="d", dtick=1, tick0=0)  # rounds are whole numbers
+
 def iad_weight_figure(extra: dict, title: str = "IAD importance weights") -> go.Figure:
     """Mean and median importance weight of true normals vs true anomalies per round (IAD Fig. 5a)."""
     keys = ("iad_weight_mean_normal", "iad_weight_median_normal", "iad_weight_mean_anomaly",
@@ -278,7 +320,7 @@ def iad_weight_figure(extra: dict, title: str = "IAD importance weights") -> go.
         fig.add_trace(go.Scatter(x=np.arange(len(v)), y=v, name=name, mode="lines+markers",
                                  line=dict(color=color, dash=dash)))
     fig.update_layout(**LAYOUT, title=title, height=360, xaxis_title="round t", yaxis_title="importance weight w",
-                      yaxis=dict(range=[-0.02, 1.05]))
+                      yaxis=dict(range=[-0.02, 1.05]), xaxis=ROUND_AXIS)
     return fig
 
 
@@ -295,7 +337,7 @@ def iad_weight_distribution(extra: dict, bins: int = 25) -> go.Figure:
                                colorscale="Viridis", zmin=0, colorbar=dict(title="√share"), customdata=share,
                                hovertemplate="round %{y}<br>w ≈ %{x:.2f}<br>share %{customdata:.3f}<extra></extra>"))
     fig.update_layout(**LAYOUT, title="Distribution of importance weights per round (IAD Fig. 5b)", height=360,
-                      xaxis_title="importance weight w", yaxis_title="round t")
+                      xaxis_title="importance weight w", yaxis_title="round t", yaxis=ROUND_AXIS)
     return fig
 
 
@@ -312,7 +354,7 @@ def iad_h_figure(extra: dict) -> go.Figure:
         fig.add_trace(go.Scatter(x=[int(sel)], y=[h[int(sel)]], mode="markers", name=f"selected round {int(sel)}",
                                  marker=dict(size=15, color="#e6550d", symbol="star")))
     fig.update_layout(**LAYOUT, title="Termination value h per round (lowest = returned model)", height=340,
-                      xaxis_title="round t", yaxis_title="h(t): samples crossing the median rank")
+                      xaxis_title="round t", yaxis_title="h(t): samples crossing the median rank", xaxis=ROUND_AXIS)
     return fig
 
 
@@ -374,7 +416,8 @@ def sweep_figure(rows: list[dict], x: str = "alpha0", value: str = "auroc", titl
                                  mode="lines+markers", line=dict(color=strategy_color(s, i))))
     x_title = x_title or {"alpha0": "true contamination α0", "alpha": "assumed α"}.get(x, x)
     fig.update_layout(**LAYOUT, title=title or f"{value.upper()} vs {x_title}", height=400, xaxis_title=x_title,
-                      yaxis_title=value.upper())
+                      yaxis_title=value.upper(),
+                      yaxis_range=value_range([m + d for m, d, _ in stats.values()] + [m - d for m, d, _ in stats.values()]))
     return fig
 
 
@@ -386,8 +429,9 @@ def sweep_heatmap(rows: list[dict], x: str = "alpha0", value: str = "auroc", tit
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     xs = sorted({k[1] for k in stats})
     z = [[stats.get((s, v), (np.nan,))[0] for v in xs] for s in strategies]
+    lo, hi = value_range([c for row in z for c in row], bounds=(-np.inf, np.inf))
     fig = go.Figure(go.Heatmap(z=z, x=[f"{v:g}" for v in xs], y=[display_name(s) for s in strategies],
-                               colorscale="RdYlGn", text=[[f"{c:.3f}" for c in row] for row in z],
+                               colorscale="RdYlGn", zmin=lo, zmax=hi, text=[[f"{c:.3f}" for c in row] for row in z],
                                texttemplate="%{text}", colorbar=dict(title=value.upper())))
     fig.update_layout(**LAYOUT, title=title or f"mean {value.upper()}", height=120 + 45 * len(strategies),
                       xaxis_title={"alpha0": "true contamination α0"}.get(x, x), xaxis_type="category",
@@ -403,13 +447,13 @@ def matrix_heatmaps(rows: list[dict], value: str = "auroc") -> go.Figure:
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     a0s = sorted({k[1] for k in stats})
     alphas = sorted({k[2] for k in stats})
-    vals = [v[0] for v in stats.values()]
+    lo, hi = value_range([v[0] for v in stats.values()], bounds=(-np.inf, np.inf))
     fig = make_subplots(rows=1, cols=len(strategies), subplot_titles=[display_name(s) for s in strategies],
                         horizontal_spacing=0.06)
     for i, s in enumerate(strategies):
         z = [[stats.get((s, a0, a), (np.nan,))[0] for a0 in a0s] for a in alphas]
-        fig.add_trace(go.Heatmap(z=z, x=[f"{v:g}" for v in a0s], y=[f"{v:g}" for v in alphas], zmin=min(vals),
-                                 zmax=max(vals), colorscale="RdYlGn", showscale=i == len(strategies) - 1,
+        fig.add_trace(go.Heatmap(z=z, x=[f"{v:g}" for v in a0s], y=[f"{v:g}" for v in alphas], zmin=lo,
+                                 zmax=hi, colorscale="RdYlGn", showscale=i == len(strategies) - 1,
                                  text=[[f"{c:.3f}" for c in row] for row in z], texttemplate="%{text}",
                                  colorbar=dict(title=value.upper())), row=1, col=i + 1)
         fig.update_xaxes(title_text="true α0", type="category", row=1, col=i + 1)

@@ -181,6 +181,11 @@ def stale_note(shown, current) -> None:
 
 # ---------------------------------------------------------------- settings from the registry
 
+def is_phone() -> bool:
+    """Whether the browser says it is a phone (its User-Agent), for layouts that cannot shrink."""
+    return "Mobi" in (st.context.headers.get("User-Agent") or "")
+
+
 def device_options() -> list[str]:
     opts = ["auto", "cpu"]
     if torch.cuda.is_available():
@@ -281,7 +286,8 @@ def cancel_requested(page: str) -> bool:
     return bool(st.session_state.pop(f"{page}_cancel_requested", False))
 
 
-def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None, label: str = "Training"):
+def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None, label: str = "Training",
+          oe_dataset=None):
     """Train (or fetch from the cache) with a progress bar and a Cancel button.
 
     Clicking Cancel (or any widget) reruns the page; Streamlit then stops this
@@ -310,7 +316,7 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
 
     try:
         out = sup.run_cached(cfg, dataset=dataset, data_fingerprint=fingerprint, eval_sets=eval_sets,
-                             progress=progress)
+                             progress=progress, oe_dataset=oe_dataset)
     except (DataError, ValueError) as err:
         slot.empty()
         st.error(f"Cannot train with these settings: {err}")

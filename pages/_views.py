@@ -227,13 +227,16 @@ def iad_view(page: str, key: str, result, iad: list[int]) -> None:
 
 
 def downloads_view(page: str, key: str, result) -> None:
-    st.markdown("Everything needed to reproduce or reuse this run. The JSON's `config` loads again on the "
-                "*Your data* page (or `python -m adcore run --config`); the model file holds each model's "
-                "`state_dict` and the config, read back with `torch.load(..., weights_only=True)` "
-                "(`adcore.app_support.load_model`).")
+    st.markdown("Everything needed to reproduce or reuse this run. **Scores**: one line per model and row of the "
+                "data — `row` is the row's number in your file (0 = the first row under the header), `split` says "
+                "whether the protocol trained or tested on it — so it joins back to your rows. **JSON**: the metrics "
+                "and the `config`; it loads again on the *Your data* page (*Load the settings of a downloaded run*; "
+                "for an upload it asks for the file and checks its fingerprint) or with `python -m adcore run "
+                "--config FILE.json --data path/to/your_file`. **Model**: each model's `state_dict` and the config, "
+                "read back with `torch.load(..., weights_only=True)` (`adcore.app_support.load_model`).")
     name = f"adlab_{result.config.data.split('/')[-1].replace(':', '_')}_{key[:8]}"
     c = st.columns(4)
-    c[0].download_button("Scores + labels (CSV)", lambda: sup.scores_csv(result), f"{name}_scores.csv",
+    c[0].download_button("Scores of every row (CSV)", lambda: sup.scores_csv(result), f"{name}_scores.csv",
                          "text/csv", key=f"{page}_dl_csv", on_click="ignore", icon=":material/table_view:")
     c[1].download_button("Metrics + config (JSON)", lambda: sup.result_json(result), f"{name}.json",
                          "application/json", key=f"{page}_dl_json", on_click="ignore", icon=":material/data_object:")

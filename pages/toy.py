@@ -17,6 +17,7 @@ _ui.ensure_app_navigation()
 PAGE = "toy"
 DEFAULTS = sup.toy_config()
 PRESET_ROWS = sup.mixture_rows(LOE_PRESET)
+ASK_SECONDS = 5  # runs estimated to take longer wait for the Train button
 
 
 def _reset_mixture():
@@ -59,27 +60,36 @@ st.markdown("A contaminated 2-D data set: Deep SVDD learns what is normal while 
             "anomaly score, the **orange line** is the decision boundary at the (1−α) quantile of the training "
             "scores, and **black rings** mark the points the strategy currently treats as anomalies.")
 
-with st.sidebar:
-    st.header("Data")
-    if "toy_rows" not in st.session_state:
-        _reset_mixture()
-    rows = st.session_state.get("toy_rows_edited", st.session_state["toy_rows"])
-    if st.toggle("Edit the mixture", key="toy_edit_mix", on_change=_commit_mixture,
-                 help="LOE App. A preset: normal N([1,1], 0.07 I); anomalies N([-0.25,2.5], 0.03 I) and "
-                      "N([-1,0.5], 0.03 I). Add or delete rows to add or remove components."):
+if "toy_rows" not in st.session_state:
+    _reset_mixture()
+rows = st.session_state.get("toy_rows_edited", st.session_state["toy_rows"])
+if st.session_state.get("toy_edit_mix"):
+    with st.container(border=True):
+        st.markdown("**The mixture** — one row per 2-D Gaussian N(mean, variance·I); a new row starts as a normal "
+                    "component at the origin. Weights are relative to the components of the same kind.")
+        defaults = sup.NEW_COMPONENT
         edited = st.data_editor(pd.DataFrame(st.session_state["toy_rows"], columns=sup.MIXTURE_COLUMNS),
-                                num_rows="dynamic", key="toy_mix_editor", hide_index=True, column_config={
-                                    "variance": st.column_config.NumberColumn(min_value=0.0001, format="%.3f",
-                                                                              help="spread: covariance = variance·I"),
+                                num_rows="dynamic", key="toy_mix_editor", hide_index=True, width="stretch",
+                                column_config={
+                                    "mean x": st.column_config.NumberColumn(default=defaults["mean x"]),
+                                    "mean y": st.column_config.NumberColumn(default=defaults["mean y"]),
+                                    "variance": st.column_config.NumberColumn(
+                                        min_value=0.0001, format="%.3f", default=defaults["variance"],
+                                        help="spread: covariance = variance·I"),
                                     "weight": st.column_config.NumberColumn(min_value=0.0001,
-                                                                            help="relative to components of "
-                                                                                 "the same kind"),
-                                    "anomalous": st.column_config.CheckboxColumn(default=False)})
+                                                                            default=defaults["weight"]),
+                                    "anomalous": st.column_config.CheckboxColumn(default=defaults["anomalous"])})
         rows = st.session_state["toy_rows_edited"] = edited.to_dict("records")
         st.button("Reset to the LOE preset", on_click=_reset_mixture, key="toy_reset")
-    else:
-        st.caption(" · ".join(f"{'anomalous' if r['anomalous'] else 'normal'} N([{r['mean x']:g}, {r['mean y']:g}], "
-                              f"{r['variance']:g} I) ×{r['weight']:g}" for r in rows))
+
+with st.sidebar:
+    st.header("Data")
+    st.toggle("Edit the mixture", key="toy_edit_mix", on_change=_commit_mixture,
+              help="Opens a table of the components above the charts: add or delete rows to add or remove "
+                   "components. LOE App. A preset: normal N([1,1], 0.07 I); anomalies N([-0.25,2.5], 0.03 I) "
+                   "and N([-1,0.5], 0.03 I).")
+    st.caption(" · ".join(f"{'anomalous' if r['anomalous'] else 'normal'} N([{r['mean x']:g}, {r['mean y']:g}], "
+                          f"{r['variance']:g} I) ×{r['weight']:g}" for r in sup.filled_rows(rows)))
     n_samples = st.number_input("Training points", 20, 2000, key="toy_n", step=10)
     alpha0 = st.slider("True contamination α0", 0.0, 0.45, key="toy_alpha0", step=0.01,
                        help="Share of anomalies in the training draw (the test draw keeps 10%).")
@@ -101,41 +111,71 @@ with st.sidebar:
         sp = {s: _ui.param_widgets("strategy", s, "toy_sp") for s in strategies if STRATEGIES.get(s).params}
     st.caption(_ui.device_caption("cpu") + " — the toy models are tiny; the CPU is fastest for them.")
 
+
+def last_run():
+    """The last toy run of this session and its grid, shown (marked as earlier) while a new one waits."""
+    last = st.session_state.get("toy_last")
+    result = sup.STORE.get(last[0]) if last else None
+    return (last[0], result, sup.toy_grid(last[1])) if result is not None else None
+
+
 try:
     comps = sup.components_from_rows(rows)
     error = None
 except DataError as err:
     comps, error = None, str(err)
-if error:
-    st.error(f"The mixture cannot be sampled: {error}")
-    st.stop()
 if not strategies:
-    st.warning("Choose at least one strategy in the sidebar.")
+    error = "choose at least one strategy in the sidebar"
+shown, wait = None, None
+if error:
+    st.error(f"The mixture cannot be sampled: {error}" if comps is None else f"Nothing to train: {error}.")
+    shown = last_run()
+else:
+    options = {} if comps == sup.components_from_rows(PRESET_ROWS) and n_samples == 100 else \
+        {"components": comps, "n_samples": int(n_samples)}
+    cfg = sup.toy_config(data_options=options, alpha0=float(alpha0), alpha=None if alpha is None else float(alpha),
+                         backbone=backbone, backbone_params=bb_params, strategies=strategies,
+                         strategy_params={s: p for s, p in sp.items() if p}, seeds=[int(seed)], epochs=int(epochs),
+                         batch_size=int(batch), lr=float(lr))
+    _ui.sync_query(cfg, DEFAULTS)
+    if alpha0 * n_samples < 1 and "gtruth" in strategies and alpha0 > 0:
+        st.info(f"α0 = {alpha0:g} of {n_samples} points rounds to no anomaly in the training set.")
+    grid = sup.toy_grid(comps)
+    if _ui.cancel_requested(PAGE):
+        st.session_state["toy_cancelled_cfg"] = cfg.to_dict()
+    stopped = st.session_state.get("toy_cancelled_cfg") == cfg.to_dict()
+    cost = sup.toy_seconds(cfg)
+    cached = sup.run_key(cfg, eval_sets={"grid": grid[2]}) in sup.STORE
+    if not cached and (stopped or cost > ASK_SECONDS) and st.session_state.get("toy_confirmed") != cfg.to_dict():
+        wait = "cancelled" if stopped else "costly"
+        if st.button("Train", type="primary", key="toy_train", icon=":material/play_arrow:"):
+            st.session_state["toy_confirmed"] = cfg.to_dict()
+            wait = None
+    if wait == "cancelled":
+        st.warning("Training was cancelled. Change a setting or press **Train** to run it again.")
+    elif wait == "costly":
+        st.info(f"This run takes about {cost:.0f} s ({len(strategies)} models × {int(epochs)} epochs × "
+                f"{sup.toy_steps(cfg)} mini-batches of {int(batch)} points): press **Train** to start it. Runs "
+                f"estimated under {ASK_SECONDS} s start by themselves.", icon=":material/timer:")
+    if wait:
+        shown = last_run()
+    else:
+        st.session_state.pop("toy_cancelled_cfg", None)
+        out = _ui.train(PAGE, cfg, eval_sets={"grid": grid[2]},
+                        label=f"Training {len(strategies)} stacked models for {epochs} epochs")
+        if out is not None:
+            st.session_state["toy_last"] = (out[0], comps)
+            shown = (*out, grid)
+        else:
+            shown = last_run()
+if shown is None:
     st.stop()
-options = {} if comps == sup.components_from_rows(PRESET_ROWS) and n_samples == 100 else \
-    {"components": comps, "n_samples": int(n_samples)}
-cfg = sup.toy_config(data_options=options, alpha0=float(alpha0), alpha=None if alpha is None else float(alpha),
-                     backbone=backbone, backbone_params=bb_params, strategies=strategies,
-                     strategy_params={s: p for s, p in sp.items() if p}, seeds=[int(seed)], epochs=int(epochs),
-                     batch_size=int(batch), lr=float(lr))
-_ui.sync_query(cfg, DEFAULTS)
-if alpha0 * n_samples < 1 and "gtruth" in strategies and alpha0 > 0:
-    st.info(f"α0 = {alpha0:g} of {n_samples} points rounds to no anomaly in the training set.")
-
-grid = sup.toy_grid(comps)
-if _ui.cancel_requested(PAGE):
-    st.session_state["toy_cancelled_cfg"] = cfg.to_dict()
-stopped = st.session_state.get("toy_cancelled_cfg") == cfg.to_dict()
-if stopped and not st.button("Train", type="primary", key="toy_train"):
-    st.warning("Training was cancelled. Change a setting or press **Train** to run it again.")
-    st.stop()
-st.session_state.pop("toy_cancelled_cfg", None)
-out = _ui.train(PAGE, cfg, eval_sets={"grid": grid[2]},
-                label=f"Training {len(strategies)} stacked models for {epochs} epochs")
-if out is None:
-    st.stop()
-key, result = out
+key, result, grid = shown
 st.session_state.setdefault("runs", {})[PAGE] = key
+if wait:
+    _ui.stale_note(result.config, cfg)
+elif error:
+    st.caption("The charts show the last run that could be trained.")
 
 h0 = result.history(0)
 rec = [int(e) + 1 for e in h0.recorded_epochs]
@@ -157,6 +197,9 @@ show_flags = c2.checkbox("latent labels", key="toy_flags")
 log_scale = c3.checkbox("log-scale scores", key="toy_log")
 
 
+phone = _ui.is_phone()  # one panel per row: five side by side would be 60 px wide
+
+
 @st.fragment(run_every=0.6 if playing else None)
 def contours():
     if st.session_state.get("toy_playing"):
@@ -167,11 +210,14 @@ def contours():
         st.session_state["toy_epoch"] = rec[min(i + max(1, len(rec) // 25), len(rec) - 1)]
     epoch = st.select_slider("Epoch", rec, key="toy_epoch")
     fig = plots.toy_contours(result, grid, rec.index(epoch), show_flags=show_flags, log_scale=log_scale,
-                             title=f"Anomaly-score contours after epoch {epoch} of {rec[-1]}")
+                             title=f"Anomaly-score contours after epoch {epoch} of {rec[-1]}",
+                             cols=1 if phone else 5, height_per_row=380 if phone else None)
     _views.chart(fig, key="toy_contours")
 
 
 contours()
+if all(m.alpha == 0 for m in result.members):
+    st.caption("α = 0: no decision boundary is drawn (the (1−α) quantile is the largest training score).")
 _views.show_metrics(result)
 _views.run_views(PAGE, key, result)
 st.session_state["_script_seconds"] = time.perf_counter() - _t0  # read by bench/app_responsiveness.py
