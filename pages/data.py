@@ -12,6 +12,7 @@ from adcore.data import UPLOAD_TYPES, DataError, load, load_sklearn, upload_kind
 from adcore.data.loaders import read_csv_text
 from adcore.data.image_protocols import CLASS_PROTOCOLS
 from adcore.experiment import ExperimentConfig
+from adcore.presets import DESCRIPTIONS as PRESET_NOTES, PRESETS, preset_fields
 from adcore.registry import STRATEGIES
 from pages import _images, _ui, _views
 
@@ -237,7 +238,35 @@ if st.session_state.get("data_kind_seen", ds.kind) != ds.kind:  # images ↔ tab
     st.session_state.pop("data_backbone", None)
 st.session_state["data_kind_seen"] = ds.kind
 
+def apply_preset(name: str) -> dict:
+    """Put a paper preset's fields into the widgets (issue 12); returns the fields the widgets do not show."""
+    if name == "(none)":
+        return {}
+    fields = preset_fields(name)
+    pcfg = ExperimentConfig.from_dict({**fields, "data": data_name or "preset"})
+    if st.session_state.get("data_preset_applied") != name:
+        st.session_state["data_preset_applied"] = name
+        _ui.apply_config({k: f for k, f in WIDGETS.items() if k not in DATA_WIDGETS}, pcfg)
+        if pcfg.alpha0 is None:  # natural contamination (transductive): keep every anomaly
+            st.session_state["data_alpha0"] = 0.5
+        for key, value in pcfg.backbone_params.items():
+            st.session_state[f"data_bb_{pcfg.backbone}_{key}"] = ",".join(map(str, value)) \
+                if isinstance(value, tuple) else value
+        for strat, params in pcfg.strategy_params.items():
+            for key, value in params.items():
+                st.session_state[f"data_sp_{strat}_{key}"] = value
+    return {"standardize": pcfg.standardize, "warmup": pcfg.warmup}
+
+
 with st.sidebar:
+    preset = st.selectbox("Paper preset", ["(none)", *[n for n in PRESETS if "data" not in PRESETS[n]]],
+                          key="data_preset", help="load a paper's setting for a table row (LOE Table 6, IAD "
+                                                  "Tables II/IV); change any widget afterwards")
+    if preset == "(none)":
+        st.session_state.pop("data_preset_applied", None)
+    preset_extra = apply_preset(preset)
+    if preset_extra:
+        st.caption(PRESET_NOTES[preset])
     st.header("Protocol")
     protocols = _images.protocols_for(ds)
     changed = st.session_state.get("data_protocols_seen", protocols) != protocols  # e.g. labels were added
@@ -297,7 +326,8 @@ try:
                            alpha=None if alpha is None else float(alpha),
                            backbone=backbone, backbone_params=bb_params, strategies=strategies,
                            strategy_params={s: p for s, p in sp.items() if p}, seeds=_ui.parse_seeds(seeds_text),
-                           epochs=int(epochs), batch_size=int(batch), lr=float(lr), device=device, shortage=shortage)
+                           epochs=int(epochs), batch_size=int(batch), lr=float(lr), device=device, shortage=shortage,
+                           **preset_extra)
     cfg.validate()
 except ValueError as err:
     st.error(f"Impossible settings: {err}")

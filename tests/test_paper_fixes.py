@@ -299,3 +299,23 @@ def test_iad_deepsvdd_preset_network_ranks_thyroid():
                 config=TrainConfig(epochs=20, batch_size=128, lr=1e-3, threads=1))
     aurocs = [roc_auc_score(y, s) for s in res.score(X)]
     assert min(aurocs) > 0.8  # the bias-free MLP without batch norm: ≈ 0.5 (hypersphere collapse)
+
+
+def test_data_page_preset_selector_loads_a_paper_setting():
+    import os
+    os.environ["ADLAB_NO_WARMUP"] = "1"
+    from pathlib import Path
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="data_preset").set_value("loe-table6-ntl").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="data_protocol").value == "loe" and at.selectbox(key="data_backbone").value == "ntl"
+    assert at.number_input(key="data_epochs").value == 300 and at.text_input(key="data_seeds").value == "0,1,2,3,4"
+    assert any("LOE Table 6" in c.value for c in at.caption)
+    at.selectbox(key="data_preset").set_value("iad-table2-ae-thyroid").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="data_backbone").value == "ae" and at.selectbox(key="data_protocol").value == "transductive"
+    assert at.selectbox(key="data_bb_ae_error").value == "squared"
+    assert at.multiselect(key="data_strategies").value == ["blind", "iad"]
