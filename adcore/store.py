@@ -11,6 +11,7 @@ Standard library only (``sqlite3``); pandas is imported for the table exports.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ import numpy as np
 ENV_VAR = "ADLAB_STORE"
 DEFAULT_PATH = Path("~/.adlab/runs.sqlite")
 VERSION = "0.1.0"  # library version recorded with every row
+KEY_SALT = "adlab-cell/1|"  # part of every cell key; bump it when a default of ExperimentConfig changes
 
 # Columns of a member row, in table order (id and the scores blob are extra).
 COLUMNS = ("cell", "data", "protocol", "alpha0", "alpha", "n_labeled", "backbone", "strategy", "params", "seed",
@@ -53,9 +55,23 @@ def canonical_json(config: dict) -> str:
     return json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
 
 
+@functools.lru_cache(maxsize=1)
+def _config_defaults() -> dict:
+    from adcore.experiment import ExperimentConfig
+
+    return ExperimentConfig().to_dict()
+
+
 def cell_key(config: dict, data_fingerprint: str = "") -> str:
-    """A stable key of one cell: its canonical configuration JSON and the data's fingerprint."""
-    return hashlib.sha256((canonical_json(config) + "|" + data_fingerprint).encode()).hexdigest()[:24]
+    """A stable key of one cell: its canonical configuration JSON and the data's fingerprint.
+
+    Fields at their default value are left out of the key, so that a field added to
+    ``ExperimentConfig`` later (with a default that keeps the old behaviour) does not change the
+    keys of cells already stored. Changing the default of an existing field must bump ``KEY_SALT``.
+    """
+    defaults = _config_defaults()
+    keyed = {k: v for k, v in config.items() if k not in defaults or v != defaults[k]}
+    return hashlib.sha256((KEY_SALT + canonical_json(keyed) + "|" + data_fingerprint).encode()).hexdigest()[:24]
 
 
 def file_fingerprint(path: str | os.PathLike) -> str:

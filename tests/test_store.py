@@ -113,6 +113,19 @@ def test_spec_expands_as_a_product_with_stable_keys(tmp_path):
     assert len({c.key for c in cells}) == 4
 
 
+def test_a_field_added_later_keeps_the_keys_of_stored_cells(monkeypatch):
+    from adcore import store
+
+    cfg = expand(SPEC)[0].config.to_dict()
+    before = cell_key(cfg)
+    assert cell_key({**cfg, "epochs": 4}) != before
+    # a new ExperimentConfig field with a default that keeps the old behaviour: same key as before
+    defaults = {**store._config_defaults(), "new_option": None}
+    monkeypatch.setattr(store, "_config_defaults", lambda: defaults)
+    assert cell_key({**cfg, "new_option": None}) == before
+    assert cell_key({**cfg, "new_option": 3}) != before
+
+
 def test_spec_files_folders_and_errors(tmp_path):
     folder = tmp_path / "sets"
     folder.mkdir()
@@ -129,7 +142,7 @@ def test_spec_files_folders_and_errors(tmp_path):
     assert expand(load_spec(tmp_path / "spec.yaml"))[0].key != before  # changed file → new cell
     with pytest.raises(ValueError, match="unknown sweep fields"):
         expand({"datasets": ["toy"]})
-    with pytest.raises(ValueError, match="epochs must be at least 1"):
+    with pytest.raises(ValueError, match=r"cell \{.*'epochs': 0\}: epochs"):  # names the cell and the field
         expand({**SPEC, "epochs": [0, 5]})
     with pytest.raises(ValueError, match="empty list"):
         expand({**SPEC, "alpha0": []})
