@@ -25,7 +25,8 @@ IAD_SIZES = {"satellite": ((32, 16), 8), "arrhythmia": ((128, 64), 32), "cardio"
 IAD_ROUNDS, IAD_EPOCHS_PER_ROUND = 16, 10  # T = 15 → rounds t = 0..15; E is not given (ours: 10)
 
 
-def _iad_backbone(backbone: str, dataset: str) -> dict:
+def iad_backbone_params(backbone: str, dataset: str) -> dict:
+    """IAD Sec. V-A backbone settings for one of its Table I datasets (Deep SVDD, MAF or AE)."""
     hidden, rep = IAD_SIZES[dataset]
     if backbone == "deepsvdd":  # Ruff et al.'s MLP: no bias, batch norm without affine terms, AE pre-training
         return {"hidden": hidden, "rep_dim": rep, "bias": False, "batch_norm": True, "pretrain_epochs": 20}
@@ -56,7 +57,7 @@ def _build() -> tuple[dict, dict]:
             for dataset in IAD_SIZES:
                 name = f"iad-table{table}-{backbone}-{dataset}"
                 presets[name] = dict(protocol="transductive", alpha0=alpha0, backbone=backbone,
-                                     backbone_params=_iad_backbone(backbone, dataset), strategies=["blind", "iad"],
+                                     backbone_params=iad_backbone_params(backbone, dataset), strategies=["blind", "iad"],
                                      strategy_params={"iad": {"epochs_per_round": IAD_EPOCHS_PER_ROUND,
                                                               "inv_tau": 4.0}},
                                      seeds=list(range(10)), epochs=IAD_ROUNDS * IAD_EPOCHS_PER_ROUND,

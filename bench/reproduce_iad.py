@@ -14,6 +14,10 @@ Reported per backbone and dataset, mean ± std over seeds:
 * PGR        — 100 (IAD − Base) / (IAD-Best − Base) (IAD Sec. V-B3), on the seed means, with
                Base = Base(t=0) and with Base = Base (blind).
 
+Backbone settings come from the paper presets (``adcore.presets``, ``iad-table{2,4}-<backbone>-<dataset>``):
+Deep SVDD = Ruff et al.'s bias-free MLP with batch norm and 20 epochs of AE pre-training, AE with IAD Eq. 10's
+squared error, MAF with batch norm between the MADEs and the score −p(x) of IAD Eq. 8.
+
 Usage:
     python bench/reproduce_iad.py /work/shared/datasets/adbench --seeds 10 --rounds 16 --epochs-per-round 10
 """
@@ -30,17 +34,13 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from adcore.presets import PRESETS, iad_backbone_params  # noqa: E402
 from adcore.strategies.iad import performance_gain_ratio, round_aurocs  # noqa: E402
 from adcore.trainer import Member, TrainConfig, train  # noqa: E402
 
-# IAD Table I/II datasets → ADBench file suffix, and the IAD Sec. V-A MLP sizes (hidden..., representation)
-DATASETS = {
-    "Satellite": ("satellite", (32, 16), 8),
-    "Arrhythmia": ("arrhythmia", (128, 64), 32),
-    "Cardio": ("cardio", (32, 16), 8),
-    "Thyroid": ("thyroid", (32, 16), 4),
-    "Satimage-2": ("satimage-2", (32, 16), 8),
-}
+# IAD Table I/II datasets → ADBench file suffix (the MLP sizes of IAD Sec. V-A are in adcore.presets.IAD_SIZES)
+DATASETS = {"Satellite": "satellite", "Arrhythmia": "arrhythmia", "Cardio": "cardio", "Thyroid": "thyroid",
+            "Satimage-2": "satimage-2"}
 # IAD Table II (natural contamination) and Table IV (0.1 %): (Base, IAD, IAD-Best) means
 PAPER = {
     "natural": {
@@ -82,16 +82,6 @@ def low_contamination(X, y, ratio, seeds):
         idx = np.concatenate([normal, pick])
         sets.append((X[idx], y[idx]))
     return sets
-
-
-def backbone_params(backbone: str, hidden, rep: int, maf_score: str, pretrain: int) -> dict:
-    if backbone == "deepsvdd":
-        return {"hidden": hidden, "rep_dim": rep, "pretrain_epochs": pretrain}
-    if backbone == "ae":
-        return {"hidden": hidden, "latent_dim": rep}
-    if backbone == "maf":
-        return {"n_layers": 5, "hidden": (32,), "score": maf_score}
-    return {}
 
 
 def run_one(backbone, sets, seeds, params, rounds, E, lr, batch):
@@ -146,17 +136,15 @@ def main(argv=None):
     ap.add_argument("--backbones", nargs="+", default=["deepsvdd", "maf", "ae"])
     ap.add_argument("--settings", nargs="+", default=["natural", "0.1%"], choices=["natural", "0.1%"])
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    ap.add_argument("--maf-score", default="nll", choices=["nll", "neg_density"])
-    ap.add_argument("--svdd-pretrain", type=int, default=20,
-                    help="Deep SVDD autoencoder pre-training epochs (Ruff et al.'s code, used by IAD)")
     ap.add_argument("--extra-params", default="{}",
-                    help='JSON {backbone: {param: value}} added to the backbone parameters')
+                    help='JSON {backbone: {param: value}} overriding the preset\'s backbone parameters '
+                         '(e.g. the settings before issue 12: \'{"ae": {"error": "norm"}}\')')
     ap.add_argument("--json", type=Path, help="write all numbers here")
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds))
     results = []
     for name in args.datasets:
-        suffix, hidden, rep = DATASETS[name]
+        suffix = DATASETS[name]
         path = find_file(args.data, suffix)
         if path is None:
             print(f"# {name}: no *_{suffix}.npz in {args.data}, skipped")
@@ -167,13 +155,16 @@ def main(argv=None):
             sets = [(X, y)] * len(seeds) if setting == "natural" else low_contamination(X, y, 0.001, seeds)
             ratio = 100 * np.mean([s[1].mean() for s in sets])
             for bb in args.backbones:
-                params = backbone_params(bb, hidden, rep, args.maf_score, args.svdd_pretrain)
+                preset = f"iad-table{'2' if setting == 'natural' else '4'}-{bb}-{suffix}"
+                assert PRESETS[preset]["backbone_params"] == iad_backbone_params(bb, suffix)
+                params = iad_backbone_params(bb, suffix)  # the preset's (adcore/presets.py)
                 params.update(json.loads(args.extra_params).get(bb, {}))
                 r = run_one(bb, sets, seeds, params, args.rounds, args.epochs_per_round, args.lr, args.batch_size)
                 paper = PAPER[setting].get(bb, {}).get(name)
                 pgr = float(performance_gain_ratio(np.mean(r["iad"]), np.mean(r["base_t0"]), np.mean(r["best"])))
                 pgr_blind = float(performance_gain_ratio(np.mean(r["iad"]), np.mean(r["base"]), np.mean(r["best"])))
                 print(f"\n{name} ({path.name}, n={len(sets[0][1])}, {ratio:.2f}% anomalies, {setting}) — {bb}, "
+                      f"preset {preset}, params {params}, "
                       f"{len(seeds)} seeds, {args.rounds} rounds × {args.epochs_per_round} epochs, "
                       f"{r['seconds']:.0f} s")
                 rows = [("Base (blind)", r["base"], 0), ("Base (t=0)", r["base_t0"], None), ("IAD", r["iad"], 1),

@@ -6,6 +6,8 @@ The paper shows contours only (no numbers); the claim is the ordering Blind < Re
 LOE_S ≈ LOE_H < G-truth. Also shows why we round αB down: α = 0.12 flags 3 of 25 per
 batch, which is what rounding 2.5 up would do.
 
+Settings: the preset ``loe-fig1-toy`` (adcore/presets.py).
+
     .venv/bin/python bench/reproduce_toy.py [--seeds 10]
 """
 import argparse
@@ -15,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adcore.cli import format_table  # noqa: E402
-from adcore.data.toy import TOY_TRAINING  # noqa: E402
 from adcore.experiment import ExperimentConfig, run_experiment  # noqa: E402
+from adcore.presets import preset_fields  # noqa: E402
 
 
 def main():
@@ -25,9 +27,7 @@ def main():
     args = parser.parse_args()
     for alpha, label in ((0.1, "α = 0.1: ⌊0.1·25⌋ = 2 flags per batch (ours)"),
                          (0.12, "α = 0.12: 3 flags per batch (= rounding 2.5 up)")):
-        cfg = ExperimentConfig(data="toy", backbone="deepsvdd_rbf", alpha0=0.1, alpha=alpha,
-                               strategies=["blind", "refine", "loe_hard", "loe_soft", "gtruth"],
-                               seeds=list(range(args.seeds)), **TOY_TRAINING)
+        cfg = ExperimentConfig(**{**preset_fields("loe-fig1-toy"), "alpha": alpha, "seeds": list(range(args.seeds))})
         result = run_experiment(cfg)
         print(f"\n{label}; {args.seeds} seeds, {result.seconds:.1f} s")
         print(format_table(result.summary))
