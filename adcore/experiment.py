@@ -20,6 +20,12 @@ from adcore.trainer import Member, TrainConfig, TrainResult, train
 from adcore.validation import check_config, check_fields
 
 STACK_BYTES = 256 * 2**20  # above this, members are stacked per seed instead of all at once
+ENSEMBLE_STRIDE = 1_000_000  # ensemble member j of seed s starts from seed s + j·ENSEMBLE_STRIDE
+
+
+def split_seed(cfg, member_seed: int) -> int:
+    """The seed of the split (and of ensemble member 0) that a member's seed belongs to."""
+    return member_seed % ENSEMBLE_STRIDE if cfg.ensemble > 1 else member_seed
 
 
 @dataclass
@@ -55,6 +61,10 @@ class ExperimentConfig:
     oe_options: dict = field(default_factory=dict)
     standardize: bool | None = None  # None: yes for tabular files, no for toy mixtures
     test_every: int = 0
+    lr_milestones: list = field(default_factory=list)  # epochs where lr is multiplied by lr_gamma (DP-VAE App. D.2)
+    lr_gamma: float = 0.1
+    grad_clip: float = 0.0  # each member's gradient norm clipped to this (DP-VAE App. D.2); 0: off
+    ensemble: int = 1  # models per seed on the seed's split; > 1 adds a row scoring their mean (DP-VAE Sec. 4.3)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +98,15 @@ class ExperimentConfig:
             raise ValueError("labeled_batch must be at least 1 (or None to mix labelled anomalies in)")
         if self.oe_n is not None and self.oe_n < 0:
             raise ValueError("oe_n, the number of outlier-exposure samples, must be 0 or more")
+        if not isinstance(self.ensemble, int) or not 1 <= self.ensemble <= 100:
+            raise ValueError(f"ensemble, the number of models per seed, must be a whole number from 1 to 100; "
+                             f"got {self.ensemble!r}")
+        if self.ensemble > 1 and any(s >= ENSEMBLE_STRIDE for s in self.seeds):
+            raise ValueError(f"with an ensemble the seeds must be below {ENSEMBLE_STRIDE:,}")
+        if not all(isinstance(m, int) and m > 0 for m in self.lr_milestones) or not self.lr_gamma > 0:
+            raise ValueError("lr_milestones must be positive epoch numbers and lr_gamma positive")
+        if not self.grad_clip >= 0:
+            raise ValueError("grad_clip must be 0 (off) or a positive gradient norm")
 
 
 @dataclass
@@ -102,7 +121,7 @@ class ExperimentResult:
     seconds: float
 
     def split_of(self, k: int):
-        return self.splits[self.config.seeds.index(self.members[k].seed)]
+        return self.splits[self.config.seeds.index(split_seed(self.config, self.members[k].seed))]
 
     def fit_of(self, k: int) -> tuple[TrainResult, int]:
         """The stacked fit holding member ``k`` and ``k``'s position in it."""
@@ -136,6 +155,9 @@ def outlier_exposure_set(cfg: ExperimentConfig, ds: Dataset) -> tuple[Dataset, D
     any other spec is loaded (images at the data's size and channels)."""
     if not cfg.oe:
         return ds, None
+    if cfg.oe.startswith("upload:"):
+        raise DataError(f"the outlier-exposure set is the uploaded file {cfg.oe[len('upload:'):]!r}: upload it "
+                        "again (or name a data spec or class:C)")
     if cfg.oe.startswith("class:"):
         from adcore.data.images import resolve_class_list
 
@@ -159,8 +181,9 @@ def resolve_protocol(cfg: ExperimentConfig, ds: Dataset) -> str:
 
 
 def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eval_sets: dict | None = None,
-                   progress=None, should_stop=None) -> ExperimentResult:
-    """Run ``cfg``; ``dataset`` overrides ``cfg.data`` (e.g. an upload already loaded).
+                   progress=None, should_stop=None, oe_dataset: Dataset | None = None) -> ExperimentResult:
+    """Run ``cfg``; ``dataset`` overrides ``cfg.data`` (e.g. an upload already loaded), ``oe_dataset``
+    the outlier-exposure set ``cfg.oe`` names (an uploaded one: ``cfg.oe = "upload:NAME"``).
 
     ``progress(done, total)`` reports epochs over all stacked fits; training stops
     early when ``should_stop()`` is true (the result then holds what was trained).
@@ -171,7 +194,7 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
     protocol = resolve_protocol(cfg, ds)
     cfg = replace(cfg, protocol=protocol)
     standardize = cfg.standardize if cfg.standardize is not None else ds.sampler is None
-    ds, oe = outlier_exposure_set(cfg, ds)
+    ds, oe = (ds, oe_dataset) if oe_dataset is not None else outlier_exposure_set(cfg, ds)
     splits = [make_split(ds, protocol, cfg.alpha0, seed, train_normal_frac=cfg.train_normal_frac,
                          shortage=cfg.shortage, n_labeled=cfg.n_labeled, labeled_ratio=cfg.labeled_ratio,
                          oe=oe, oe_n=cfg.oe_n, standardize=standardize, **cfg.protocol_options)
@@ -180,22 +203,24 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
     if needs_labels and splits[0].train.y is None:
         raise DataError(f"strategy {needs_labels[0]!r} needs the true labels, and this data has none")
     alpha = cfg.alpha if cfg.alpha is not None else splits[0].info.get("alpha0_effective", cfg.alpha0 or 0.1)
-    members = [Member(s, float(alpha), int(seed), tuple(sorted(cfg.strategy_params.get(s, {}).items())))
-               for seed in cfg.seeds for s in cfg.strategies]
+    members = [Member(s, float(alpha), int(seed) + j * ENSEMBLE_STRIDE,
+                      tuple(sorted(cfg.strategy_params.get(s, {}).items())))
+               for seed in cfg.seeds for j in range(cfg.ensemble) for s in cfg.strategies]
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                        warmup=cfg.warmup, device=cfg.device, threads=cfg.threads, test_every=cfg.test_every,
-                       labeled_batch=cfg.labeled_batch)
+                       labeled_batch=cfg.labeled_batch, lr_milestones=tuple(cfg.lr_milestones),
+                       lr_gamma=cfg.lr_gamma, grad_clip=cfg.grad_clip)
 
     shared = protocol == "transductive" and cfg.alpha0 is None or len(cfg.seeds) == 1
     n_bytes = len(members) * splits[0].train.X.nbytes
     if shared or n_bytes <= STACK_BYTES:
         groups = [list(range(len(members)))]
     else:
-        groups = [[k for k, m in enumerate(members) if m.seed == seed] for seed in cfg.seeds]
+        groups = [[k for k, m in enumerate(members) if split_seed(cfg, m.seed) == seed] for seed in cfg.seeds]
     total = cfg.epochs * len(groups)
     fits = []
     for g, idx in enumerate(groups):
-        per_seed = [splits[cfg.seeds.index(members[k].seed)] for k in idx]
+        per_seed = [splits[cfg.seeds.index(split_seed(cfg, members[k].seed))] for k in idx]
         one = len({id(s) for s in per_seed}) == 1 or shared
         pick = (lambda f: f(per_seed[0])) if one else (lambda f: [f(s) for s in per_seed])  # noqa: E731
         report = None if progress is None else (lambda e, E, info, g=g: progress(g * cfg.epochs + e, total))
@@ -214,26 +239,48 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
     for res, idx in fits:
         scores = res.score(pick_test(splits, cfg, members, idx))
         for j, k in enumerate(idx):
-            m, split = members[k], splits[cfg.seeds.index(members[k].seed)]
+            m, split = members[k], splits[cfg.seeds.index(split_seed(cfg, members[k].seed))]
             test_scores[k] = scores[j]
             run = {"strategy": m.strategy, **({"method": cfg.method} if cfg.method else {}),
-                   "seed": m.seed, "alpha": m.alpha, "n_labeled": split.info.get("n_labeled", 0),
+                   "seed": split_seed(cfg, m.seed), **({"init_seed": m.seed} if cfg.ensemble > 1 else {}),
+                   "alpha": m.alpha, "n_labeled": split.info.get("n_labeled", 0),
                    "fit_seconds": res.fit_seconds / len(idx), "stacked_with": len(idx),
                    "epochs_trained": res.history.n_epochs}
             if split.test.y is not None and 0 < split.test.y.sum() < len(split.test.y):
                 run.update(evaluate(split.test.y, scores[j]))
             runs.append(run)
+    runs += ensemble_runs(cfg, members, splits, test_scores)
     return ExperimentResult(cfg, members, runs, summarize(runs), splits, fits, test_scores,
                             time.perf_counter() - start)
 
 
 def pick_test(splits, cfg, members, idx):
-    tests = [splits[cfg.seeds.index(members[k].seed)].test.X for k in idx]
+    tests = [splits[cfg.seeds.index(split_seed(cfg, members[k].seed))].test.X for k in idx]
     if all(t is tests[0] for t in tests):
         return tests[0]
     if len({t.shape for t in tests}) == 1:
         return np.stack(tests)
     raise DataError("test sets of different sizes cannot be scored together")
+
+
+def ensemble_runs(cfg, members, splits, test_scores) -> list[dict]:
+    """One row per seed and strategy scoring the mean of its ``cfg.ensemble`` members' test scores
+    (DP-VAE Sec. 4.3: "the score to be the average over the ELBOs in the ensemble")."""
+    if cfg.ensemble < 2:
+        return []
+    rows = []
+    for seed, split in zip(cfg.seeds, splits):
+        for s in cfg.strategies:
+            picked = [test_scores[k] for k, m in enumerate(members)
+                      if m.strategy == s and split_seed(cfg, m.seed) == seed and test_scores[k] is not None]
+            if len(picked) < cfg.ensemble:
+                continue  # stopped early
+            row = {"strategy": s, "method": f"{cfg.method or s} (ensemble of {cfg.ensemble})", "seed": seed,
+                   "ensemble": cfg.ensemble, "n_labeled": split.info.get("n_labeled", 0)}
+            if split.test.y is not None and 0 < split.test.y.sum() < len(split.test.y):
+                row.update(evaluate(split.test.y, np.mean(picked, axis=0)))
+            rows.append(row)
+    return rows
 
 
 def summarize(runs: list[dict]) -> dict:

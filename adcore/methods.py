@@ -9,6 +9,8 @@ for outlier exposure). ``python -m adcore list`` prints the table; the CLI's
 """
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field, replace
 
 from adcore.registry import BACKBONES, STRATEGIES
@@ -24,6 +26,9 @@ class Method:
     backbone_params: dict = field(default_factory=dict)
     strategy_params: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)  # ExperimentConfig fields the method prescribes
+    # per-dataset overrides, dataset key (see dataset_key) → {"backbone_params", "strategy_params", "settings",
+    # "polluted": the same three, applied on top when the unlabelled pool is contaminated (α0 > 0)}
+    presets: dict = field(default_factory=dict)
 
     @property
     def uses_labels(self) -> bool:
@@ -37,11 +42,68 @@ class Method:
         return {"name": self.name, "backbone": self.backbone, "image_backbone": self.image_backbone,
                 "strategy": self.strategy, "backbone_params": self.backbone_params,
                 "strategy_params": self.strategy_params, "settings": self.settings, "paper": self.paper,
-                "uses_labels": self.uses_labels}
+                "uses_labels": self.uses_labels, "dataset_presets": sorted(self.presets)}
+
+    def preset_for(self, data: str, polluted: bool = False) -> dict:
+        """The per-dataset overrides for data spec ``data`` (empty when none)."""
+        preset = self.presets.get(dataset_key(data), {})
+        extra = preset.get("polluted", {}) if polluted else {}
+        return {part: {**preset.get(part, {}), **extra.get(part, {})}
+                for part in ("backbone_params", "strategy_params", "settings")}
+
+
+def dataset_key(spec) -> str:
+    """A data spec's preset key: the file name without extension and ADBench's number prefix, or the
+    loader prefix (``/…/38_thyroid.npz`` → ``thyroid``, ``mnist:PATH`` → ``mnist``)."""
+    spec = str(spec)
+    head = spec.split(":", 1)[0] if ":" in spec and not os.path.exists(spec) else spec
+    return re.sub(r"^\d+_", "", os.path.splitext(os.path.basename(head.rstrip("/")))[0].lower())
 
 
 PRETRAINED = {"pretrain_epochs": 10}  # Deep SVDD-based methods: c from autoencoder pre-training (PU paper Sec. 5.3)
 BALANCED = {"labeled_batch": 128}  # EOE App. G: every batch 128 normal + 128 OE samples
+
+VAE_SCHEDULE = {"epochs": 150, "batch_size": 128, "lr_milestones": [50, 100], "grad_clip": 10.0}  # DP-VAE App. D
+VAE_TRAINING = {"recon": "mean", "kl_anneal": 20}  # App. D: 20-epoch KL annealing; β values on the per-feature scale
+ND_START = {"eta": 1.0, "start_epoch": 50}  # App. D: γ = 1, outlier terms after a 50-epoch warm-up on normal data
+
+
+def _vae_presets(table: dict, alpha_or_cubo: str) -> dict:
+    """Per-dataset presets from DP-VAE App. D.1 (sizes) and Table 11 / 12 (interval, lr, β_KL, α or β_CUBO)."""
+    sizes = {"arrhythmia": ((128, 64), 32), "cardio": ((32, 16), 8), "satellite": ((32, 16), 8),
+             "satimage-2": ((32, 16), 8), "shuttle": ((32, 16), 8), "thyroid": ((32, 16), 4)}
+    archs = {"mnist": "vae_mnist", "fashion-mnist": "vae_fmnist", "fmnist": "vae_fmnist", "cifar10": "cifar",
+             "cifar-10": "cifar"}
+    out = {}
+    for key, row in table.items():
+        interval, lr, beta_kl, last = row[:4]
+        image = key in archs or key == "catsvsdogs"
+        bp = {"beta_kl": beta_kl, alpha_or_cubo: last}
+        if key in sizes:
+            bp.update(hidden=sizes[key][0], latent_dim=sizes[key][1])
+        if key in archs:
+            bp["arch"] = archs[key]
+        out[key] = {"backbone_params": bp, "strategy_params": {"every": interval},
+                    "settings": {"lr": lr, **({"epochs": 200} if image else {})}}
+        if len(row) > 4:  # Table 12's values in parentheses: the polluted setting
+            lr_p, last_p = row[4]
+            out[key]["polluted"] = {"settings": {"lr": lr_p}, "backbone_params": {alpha_or_cubo: last_p}}
+    for a, b in (("fmnist", "fashion-mnist"), ("cifar10", "cifar-10")):
+        if b in out:
+            out[a] = out[b]
+    return out
+
+
+DPVAE_TABLE_11 = {  # ND update interval, learning rate, β_KL, α
+    "mnist": (2, 1e-3, 0.005, 10), "fashion-mnist": (2, 1e-3, 0.005, 10), "cifar-10": (2, 1e-3, 0.005, 10),
+    "catsvsdogs": (1, 1e-3, 0.005, 10), "arrhythmia": (1, 5e-4, 0.5, 2), "cardio": (1, 1e-3, 0.05, 5),
+    "satellite": (1, 1e-3, 0.05, 5), "satimage-2": (1, 5e-4, 0.05, 10), "shuttle": (1, 1e-3, 0.05, 5),
+    "thyroid": (1, 1e-4, 0.05, 10)}
+MMLVAE_TABLE_12 = {  # ND update interval, learning rate, β_KL, β_CUBO, (polluted: learning rate, β_CUBO)
+    "mnist": (2, 5e-4, 0.005, 0.005, (2e-4, 0.02)), "fashion-mnist": (2, 1e-3, 0.005, 0.005, (1e-3, 0.25)),
+    "cifar-10": (2, 1e-3, 0.005, 0.005), "catsvsdogs": (1, 5e-4, 0.005, 0.005),
+    "arrhythmia": (1, 5e-4, 0.5, 0.5), "cardio": (1, 1e-3, 0.05, 0.05), "satellite": (1, 1e-3, 0.05, 0.05),
+    "satimage-2": (1, 1e-3, 0.05, 0.05), "shuttle": (1, 1e-3, 0.05, 0.05), "thyroid": (1, 1e-4, 0.05, 0.05)}
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     # unsupervised (labelled anomalies, if any, are left out)
@@ -67,6 +129,12 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("HSC", "hsc", "sad", "EOE Sec. 3.2", "hsc_cnn", settings=BALANCED),
     Method("BCE", "bce", "sad", "EOE Sec. 4", "bce_cnn", settings=BALANCED),
     Method("Focal", "focal", "sad", "EOE Sec. 4, App. F", "focal_cnn", settings=BALANCED),
+    Method("VAE", "vae", "blind", "DP-VAE Sec. 3, 4.4 (the γ = 0 baseline, same schedule)", "vae_cnn",
+           VAE_TRAINING, settings=VAE_SCHEDULE, presets=_vae_presets(MMLVAE_TABLE_12, "beta_cubo")),
+    Method("MML-VAE", "vae", "sad", "DP-VAE Sec. 4.1, App. D-E, Table 12", "vae_cnn", VAE_TRAINING, ND_START,
+           VAE_SCHEDULE, _vae_presets(MMLVAE_TABLE_12, "beta_cubo")),
+    Method("DP-VAE", "dpvae", "sad", "DP-VAE Sec. 4.2, App. D, F, Table 11", "dpvae_cnn", VAE_TRAINING, ND_START,
+           VAE_SCHEDULE, _vae_presets(DPVAE_TABLE_11, "prior_alpha")),
 )}
 
 
@@ -84,13 +152,16 @@ def method_config(cfg, name: str, kind: str = "tabular"):
     backbone = m.backbone_for(kind)
     own = cfg.backbone_params if cfg.backbone == backbone else {}
     valid = {p.name for p in BACKBONES.get(backbone).params}
-    params = {k: v for k, v in {**m.backbone_params, **own}.items() if k in valid}
+    preset = m.preset_for(cfg.data, polluted=bool(cfg.alpha0))
+    params = {k: v for k, v in {**m.backbone_params, **preset["backbone_params"], **own}.items() if k in valid}
+    strategy_params = {k: v for k, v in {**m.strategy_params, **preset["strategy_params"]}.items()
+                       if k in {p.name for p in STRATEGIES.get(m.strategy).params}}
     return replace(cfg, method=m.name, backbone=backbone, backbone_params=params, strategies=[m.strategy],
-                   strategy_params={m.strategy: {**m.strategy_params, **cfg.strategy_params.get(m.strategy, {})}},
-                   **m.settings)
+                   strategy_params={m.strategy: {**strategy_params, **cfg.strategy_params.get(m.strategy, {})}},
+                   **{**m.settings, **preset["settings"]})
 
 
-def compare_methods(cfg, names, dataset=None, *, progress=None, should_stop=None) -> list:
+def compare_methods(cfg, names, dataset=None, *, progress=None, should_stop=None, oe_dataset=None) -> list:
     """One :class:`~adcore.experiment.ExperimentResult` per named method, all on the same splits
     (same data, protocol, α0, labelled anomalies and seeds). ``progress(done, total)`` counts epochs."""
     from adcore.data import load
@@ -101,7 +172,7 @@ def compare_methods(cfg, names, dataset=None, *, progress=None, should_stop=None
     for i, name in enumerate(names):
         sub = method_config(cfg, name, ds.kind)
         report = None if progress is None else (lambda d, t, i=i: progress(i * t + d, len(names) * t))
-        results.append(run_experiment(sub, ds, progress=report, should_stop=should_stop))
+        results.append(run_experiment(sub, ds, progress=report, should_stop=should_stop, oe_dataset=oe_dataset))
         if should_stop is not None and should_stop():
             break
     return results

@@ -133,17 +133,21 @@ def run_key(cfg: ExperimentConfig, data_fingerprint: str = "", eval_sets: dict |
 
 def run_cached(cfg: ExperimentConfig, *, dataset=None, data_fingerprint: str = "", eval_sets: dict | None = None,
                progress: Callable | None = None, should_stop: Callable | None = None,
-               store: RunStore | None = None) -> tuple[str, ExperimentResult]:
-    """``run_experiment`` through the store: (key, result). A cancelled run raises :class:`Cancelled`."""
+               store: RunStore | None = None, oe_dataset=None) -> tuple[str, ExperimentResult]:
+    """``run_experiment`` through the store: (key, result). A cancelled run raises :class:`Cancelled`.
+    ``oe_dataset``: an uploaded outlier-exposure set (its fingerprint belongs in ``cfg.oe_options``)."""
     from adcore.experiment import run_experiment
 
     store = store or STORE
     key = run_key(cfg, data_fingerprint, eval_sets)
 
     def fn(report):
-        result = run_experiment(cfg, dataset, eval_sets=eval_sets, progress=report, should_stop=should_stop)
+        result = run_experiment(cfg, dataset, eval_sets=eval_sets, progress=report, should_stop=should_stop,
+                                oe_dataset=oe_dataset)
         if result.train_results and result.train_results[-1][0].stopped:
             raise Cancelled(result)
+        result.dataset = dataset  # the data it was trained on, for exports of every row (None: cfg.data)
+        result.data_fingerprint = data_fingerprint
         save_result(cfg.to_dict(), result, data_fingerprint)  # the run store: metrics survive a restart
         return result
 

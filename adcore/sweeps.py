@@ -101,3 +101,17 @@ def mean_table(rows: list[dict], index: str, columns: str = "strategy", value: s
             cell[0] += r[value]
             cell[1] += 1
     return {i: {c: s / n for c, (s, n) in row.items()} for i, row in sums.items()}
+
+
+def method_sweep(cfg: ExperimentConfig, methods, field: str, values, dataset: Dataset | None = None, progress=None,
+                 *, kind: str = "tabular", store: ResultStore | None = None, fingerprint: str | None = None,
+                 only_stored: bool = False) -> list[dict] | None:
+    """One row per (value of ``field``, named method, seed), the row's ``strategy`` being the method's name:
+    the few-labelled-anomalies curve (``n_labeled`` or ``oe_n``; EOE Fig. 3) or the α curve of PU vs SOEL
+    (``alpha``; PU paper Fig. 2). ``kind`` (tabular or image) picks each method's backbone."""
+    from adcore.methods import method_config
+
+    cells = [(method_config(replace(cfg, **{field: v}), m, kind), {field: v, "method": m})
+             for v in values for m in methods]
+    rows = _study(cells, dataset, progress, store, fingerprint, only_stored)
+    return None if rows is None else [{**r, "strategy": r["method"]} for r in rows]

@@ -14,7 +14,7 @@ from adcore.data.image_protocols import CLASS_PROTOCOLS
 from adcore.experiment import ExperimentConfig
 from adcore.presets import DESCRIPTIONS as PRESET_NOTES, PRESETS, preset_fields
 from adcore.registry import STRATEGIES
-from pages import _images, _ui, _views
+from pages import _images, _known, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "data"
@@ -60,6 +60,7 @@ WIDGETS = {  # widget → its value in a config: links, loaded JSON files and th
     "data_cls_anomaly": lambda c: list(c.protocol_options["anomaly_class"]),
     "data_cls_one_normal": lambda c: c.protocol_options["normal_class"],
     "data_cls_unseen": lambda c: c.protocol_options["unseen_class"],
+    **_known.CONFIG_WIDGETS,
 }
 DATA_WIDGETS = ("data_source", "data_builtin", "data_normal_class", "data_label_col", "data_anomaly_value",
                 "data_onehot")
@@ -303,7 +304,9 @@ with st.sidebar:
                                                           "α0, or lower α0")
     same = st.checkbox("Strategies know α0 (α = α0)", key="data_alpha_same")
     alpha = None if same else st.slider("Assumed contamination α", 0.0, 0.5, key="data_alpha", step=0.01)
+    known, oe_ds = _known.known_anomalies(ds, protocol, upload, protocol_options)
     st.header("Model")
+    _known.method_preset(ds.kind)
     backbone = _ui.backbone_select("data_backbone", ds.kind, default="deepsvdd_cnn" if ds.kind == "image" else "deepsvdd")
     labelled = ds.y is not None or protocol in CLASS_PROTOCOLS
     available = [s for s in STRATEGIES.names() if labelled or not STRATEGIES.get(s).needs_labels]
@@ -327,11 +330,12 @@ try:
                            backbone=backbone, backbone_params=bb_params, strategies=strategies,
                            strategy_params={s: p for s, p in sp.items() if p}, seeds=_ui.parse_seeds(seeds_text),
                            epochs=int(epochs), batch_size=int(batch), lr=float(lr), device=device, shortage=shortage,
-                           **preset_extra)
+                           **{**preset_extra, **known})
     cfg.validate()
 except ValueError as err:
     st.error(f"Impossible settings: {err}")
     st.stop()
+_known.label_note(known, strategies)
 _ui.sync_query(cfg, DEFAULTS, {"fp": fingerprint} if fingerprint else None)
 _ui.share_experiment(PAGE, cfg, ds, fingerprint)  # Compare starts from this data and these settings
 if news is not None and (elsewhere := _ui.changed_elsewhere(news, PAGE)):
@@ -347,7 +351,7 @@ if _ui.cancel_requested(PAGE) and st.session_state.pop("data_pending", None) is 
 pending = st.session_state.get("data_pending")
 if pending is not None:
     out = _ui.train(PAGE, ExperimentConfig.from_dict(pending), dataset=ds, fingerprint=fingerprint,
-                    label=f"Training {len(pending['strategies']) * len(pending['seeds'])} models")
+                    label=f"Training {len(pending['strategies']) * len(pending['seeds'])} models", oe_dataset=oe_ds)
     st.session_state.pop("data_pending", None)
     if out is not None:
         runs = st.session_state.setdefault("data_runs", [])
@@ -368,7 +372,9 @@ result = sup.STORE.get(key)
 _ui.stale_note(result.config, cfg)
 info = result.splits[0].info
 st.caption(f"Trained on {sup.device_text(result)} in {result.seconds:.1f} s · protocol {info['protocol']} · "
-           f"{info['n_train']} training samples ({info.get('n_train_anomalies', 'unknown')} anomalies), "
+           f"{info['n_train']} training samples ({info.get('n_train_anomalies', 'unknown')} unlabelled anomalies"
+           + (f", {info['n_labeled']} labelled anomalies" + (f" from {info['oe']}" if info.get("oe") else "")
+              if info.get("n_labeled") else "") + "), "
            f"{info['n_test']} test samples" + (f" · {info['shortage']}" if "shortage" in info else "") +
            (f" · normal classes {', '.join(info['normal_classes'])}" if info.get("normal_classes") else ""))
 _views.show_metrics(result)
