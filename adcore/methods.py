@@ -176,3 +176,22 @@ def compare_methods(cfg, names, dataset=None, *, progress=None, should_stop=None
         if should_stop is not None and should_stop():
             break
     return results
+
+
+def combine(results: list):
+    """Several methods' results on the same splits as one :class:`~adcore.experiment.ExperimentResult`
+    whose members (and runs) are named by their method, for leaderboards, ROC overlays and the views."""
+    from adcore.experiment import ExperimentResult, summarize
+
+    members, runs, fits, scores = [], [], [], []
+    for res in results:
+        offset = len(members)
+        name = res.config.method or res.config.strategies[0]
+        members += [replace(m, strategy=name) for m in res.members]
+        runs += [{**r, "strategy": name} for r in res.runs]
+        fits += [(fit, [k + offset for k in idx]) for fit, idx in res.train_results]
+        scores += list(res.test_scores)
+    names = [r.config.method or r.config.strategies[0] for r in results]
+    cfg = replace(results[0].config, method=", ".join(names))
+    return ExperimentResult(cfg, members, runs, summarize(runs), results[0].splits, fits, scores,
+                            sum(r.seconds for r in results))

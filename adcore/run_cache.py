@@ -154,6 +154,32 @@ def run_cached(cfg: ExperimentConfig, *, dataset=None, data_fingerprint: str = "
     return key, store.get_or_run(key, fn, progress)
 
 
+def run_methods_cached(cfg: ExperimentConfig, methods: list[str], *, dataset=None, data_fingerprint: str = "",
+                       progress: Callable | None = None, should_stop: Callable | None = None,
+                       store: RunStore | None = None, oe_dataset=None) -> tuple[str, ExperimentResult]:
+    """Named methods side by side on the same splits (:func:`adcore.methods.compare_methods`) through the
+    store, as one combined result (:func:`adcore.methods.combine`). A cancelled run raises :class:`Cancelled`."""
+    from dataclasses import replace
+
+    from adcore.methods import combine, compare_methods
+
+    store = store or STORE
+    key = run_key(replace(cfg, method="|".join(methods)), data_fingerprint)
+
+    def fn(report):
+        results = compare_methods(cfg, methods, dataset, progress=report, should_stop=should_stop,
+                                  oe_dataset=oe_dataset)
+        if len(results) < len(methods) or results[-1].train_results[-1][0].stopped:
+            raise Cancelled(results[-1])
+        for res in results:
+            save_result(res.config.to_dict(), res, data_fingerprint)
+        result = combine(results)
+        result.dataset, result.data_fingerprint = dataset, data_fingerprint
+        return result
+
+    return key, store.get_or_run(key, fn, progress)
+
+
 def cached_data(key: list, load: Callable[[], object]):
     """``load()`` once per ``key`` (JSON-able) for the whole server, keeping the last 4 datasets,
     so that reruns of a page do not decode an upload again. Errors are raised, not stored."""

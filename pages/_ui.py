@@ -6,6 +6,7 @@ import logging
 import os
 import runpy
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -287,7 +288,7 @@ def cancel_requested(page: str) -> bool:
 
 
 def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None, label: str = "Training",
-          oe_dataset=None):
+          oe_dataset=None, methods: list[str] | None = None):
     """Train (or fetch from the cache) with a progress bar and a Cancel button.
 
     Clicking Cancel (or any widget) reruns the page; Streamlit then stops this
@@ -295,7 +296,7 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
     Cancel button's callback records the cancel for the next run.
     Returns (key, result), or None after an error (shown in the page).
     """
-    key = sup.run_key(cfg, fingerprint, eval_sets)
+    key = sup.run_key(replace(cfg, method="|".join(methods)) if methods else cfg, fingerprint, eval_sets)
     hit = sup.STORE.get(key)
     if hit is not None:
         return key, hit
@@ -315,8 +316,12 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
                          + eta_text(done, total, now - start))
 
     try:
-        out = sup.run_cached(cfg, dataset=dataset, data_fingerprint=fingerprint, eval_sets=eval_sets,
-                             progress=progress, oe_dataset=oe_dataset)
+        if methods:  # named methods side by side, one combined result
+            out = sup.run_methods_cached(cfg, methods, dataset=dataset, data_fingerprint=fingerprint,
+                                         progress=progress, oe_dataset=oe_dataset)
+        else:
+            out = sup.run_cached(cfg, dataset=dataset, data_fingerprint=fingerprint, eval_sets=eval_sets,
+                                 progress=progress, oe_dataset=oe_dataset)
     except (DataError, ValueError) as err:
         slot.empty()
         st.error(f"Cannot train with these settings: {err}")

@@ -240,8 +240,14 @@ def downloads_view(page: str, key: str, result) -> None:
                          "text/csv", key=f"{page}_dl_csv", on_click="ignore", icon=":material/table_view:")
     c[1].download_button("Metrics + config (JSON)", lambda: sup.result_json(result), f"{name}.json",
                          "application/json", key=f"{page}_dl_json", on_click="ignore", icon=":material/data_object:")
+    kinds = {type(fit.backbone) for fit, _ in result.train_results}
+    no_model = ("scikit-learn baselines have no network weights to save" if
+                any(getattr(k, "shallow", False) for k in kinds) else
+                "the models have different backbones (named methods): train one method on Your data to save it"
+                if len(kinds) > 1 else None)
     c[2].download_button("Trained model (.pt)", lambda: sup.model_bytes(result), f"{name}_model.pt",
-                         "application/octet-stream", key=f"{page}_dl_model", on_click="ignore", icon=":material/model_training:")
+                         "application/octet-stream", key=f"{page}_dl_model", on_click="ignore",
+                         icon=":material/model_training:", disabled=no_model is not None, help=no_model)
 
     def figures_html():
         figs = [plots.result_roc(result), plots.loss_figure(result)]

@@ -11,6 +11,7 @@ from adcore import app_support as sup
 from adcore import plots
 from adcore.data import load
 from adcore.experiment import ExperimentConfig
+from adcore.methods import METHODS
 from adcore.registry import STRATEGIES
 from adcore.store import stored_runs
 from pages import _ui, _views
@@ -28,8 +29,10 @@ SETTINGS = {  # widget → its value in a config (the sidebar shows the config i
     "cmp_alpha0": lambda c: float(c.alpha0), "cmp_backbone": lambda c: c.backbone,
     "cmp_epochs": lambda c: int(c.epochs), "cmp_device": lambda c: c.device,
     "cmp_batch": lambda c: int(c.batch_size or 128), "cmp_lr": lambda c: float(c.lr),
-    "cmp_shortage": lambda c: c.shortage}
+    "cmp_shortage": lambda c: c.shortage, "cmp_n_labeled": lambda c: int(c.n_labeled)}
 SHOWN = ("protocol", "alpha0", "backbone", "epochs", "batch_size", "lr", "shortage")
+MODES = {"strategies": "Strategies on one backbone", "methods": "Named methods"}
+DEFAULT_METHODS = ("DeepSVDD", "LOE", "DeepSAD", "SOEL", "PUSVDD", "HSC", "IsolationForest")
 
 
 def base_config(data: str, exp: dict | None) -> tuple[ExperimentConfig, str]:
@@ -78,8 +81,21 @@ with st.sidebar:
     alpha0 = st.slider("True contamination α0" + (" (α = α0)" if base.alpha is None else ""), 0.0, 0.5,
                        key="cmp_alpha0", step=0.01)
     kind = exp["dataset"].kind if shared_data and exp["dataset"] is not None else "tabular"
-    backbone = _ui.backbone_select("cmp_backbone", kind, default=base.backbone)
-    strategies = _ui.strategy_select("cmp_strategies", STRATEGIES.names(), DEFAULTS.strategies, "Methods")
+    mode = st.segmented_control("Compare", list(MODES), format_func=MODES.get, key="cmp_mode", default="strategies",
+                                required=True)
+    methods = None
+    if mode == "methods":
+        st.session_state.setdefault("cmp_methods", list(DEFAULT_METHODS))
+        methods = st.multiselect("Methods", list(METHODS), key="cmp_methods",
+                                 help="named methods: each its own backbone and strategy, all on the same splits; "
+                                      "the first is the baseline of the paired test")
+        n_labeled = st.number_input("Labelled anomalies", 0, 1_000_000, key="cmp_n_labeled",
+                                    help="known anomalies on top of the unlabelled data (contamination α0); the "
+                                         "semi-supervised methods train on them, the others leave them out")
+        backbone, strategies = base.backbone, list(base.strategies)
+    else:
+        backbone = _ui.backbone_select("cmp_backbone", kind, default=base.backbone)
+        strategies = _ui.strategy_select("cmp_strategies", STRATEGIES.names(), DEFAULTS.strategies, "Methods")
     n_seeds = st.slider("Seeds per method", 1, 10, key="cmp_seeds")
     epochs = st.number_input("Epochs", 1, 5000, key="cmp_epochs")
     device = st.selectbox("Device", _ui.device_options(), key="cmp_device")
@@ -93,15 +109,21 @@ with st.sidebar:
         batch = st.number_input("Batch size", 2, 100_000, key="cmp_batch")
         lr = st.number_input("Learning rate", 1e-6, 1.0, key="cmp_lr", format="%g")
 
-if "blind" not in strategies:
+if mode == "strategies" and "blind" not in strategies:
     st.info("Add Blind to the methods to get the paired significance test against it.")
+if mode == "methods" and not methods:
+    st.info("Choose at least one method.")
+    st.stop()
+if mode == "methods" and not n_labeled and not base.labeled_ratio and not base.oe:
+    st.caption("No labelled anomalies: the semi-supervised methods (Deep SAD, PU, SOEL, HSC, …) then train like "
+               "their unsupervised base. Set some in the sidebar to see what they add.")
 dataset, fp = (exp["dataset"], exp["fingerprint"]) if shared_data else (None, "")
 try:
     cfg = replace(base, alpha0=float(alpha0), backbone=backbone,
                   backbone_params=base.backbone_params if backbone == base.backbone else {},
                   strategies=strategies, strategy_params={s: p for s, p in base.strategy_params.items() if s in strategies},
                   seeds=list(range(int(n_seeds))), epochs=int(epochs), batch_size=int(batch), lr=float(lr),
-                  device=device, shortage=shortage)
+                  device=device, shortage=shortage, **({"n_labeled": int(n_labeled)} if methods else {}))
     cfg.validate()
 except ValueError as err:
     st.error(f"Impossible settings: {err}")
@@ -122,6 +144,7 @@ _ui.sync_query(cfg, DEFAULTS)
 
 if st.button("Run comparison", type="primary", key="cmp_run", icon=":material/leaderboard:"):
     st.session_state["cmp_pending"] = cfg.to_dict()
+    st.session_state["cmp_pending_methods"] = methods
 if _ui.cancel_requested(PAGE) and st.session_state.pop("cmp_pending", None) is not None:
     st.warning("Comparison cancelled.")
 if st.session_state.get("cmp_pending") is not None:
@@ -133,8 +156,9 @@ if st.session_state.get("cmp_pending") is not None:
     except Exception as err:  # noqa: BLE001 - a failed load is a message (_ui.show_error), not a traceback
         _ui.show_error("Cannot use this data", err)
     else:
-        out = _ui.train(PAGE, pend, dataset=dataset, fingerprint=fp,
-                        label=f"Training {len(pend.strategies)} methods × {len(pend.seeds)} seeds")
+        chosen = st.session_state.get("cmp_pending_methods")
+        out = _ui.train(PAGE, pend, dataset=dataset, fingerprint=fp, methods=chosen,
+                        label=f"Training {len(chosen or pend.strategies)} methods × {len(pend.seeds)} seeds")
     st.session_state.pop("cmp_pending", None)
     if out is not None:
         st.session_state["cmp_last"] = out[0]
@@ -142,7 +166,7 @@ if st.session_state.get("cmp_pending") is not None:
 key = st.session_state.get("cmp_last")
 result = sup.STORE.get(key) if key else None
 if result is None:
-    stored = stored_runs(cfg.to_dict(), fp)  # after a reload or a restart: the metrics from the run store
+    stored = stored_runs(cfg.to_dict(), fp) if mode == "strategies" else None  # after a reload or a restart: the metrics from the run store
     if stored:
         st.subheader("Leaderboard from the run store")
         st.dataframe(pd.DataFrame([{"method": plots.display_name(r["strategy"]), "seeds": r["seeds"],
@@ -157,15 +181,20 @@ if result is None:
         st.caption("Press **Run comparison**. Defaults: the toy preset, 4 methods × 3 seeds, 100 epochs (seconds).")
     st.stop()
 
-rows = sup.leaderboard(result)
+named = len(result.config.method or "") > 0  # a run of named methods (adcore.methods.combine)
+baseline = result.members[0].strategy if named else "blind"
+rows = sup.leaderboard(result, baseline=baseline)
+versus = baseline if named else "Blind"
 board = pd.DataFrame([{
     "method": plots.display_name(r["strategy"]), "seeds": r["seeds"],
     **{n: (None if r[f"{n} mean"] is None else f"{r[f'{n} mean']:.3f} ± {r[f'{n} std']:.3f}")
        for n in ("AUROC", "AUPRC", "F1")},
-    "fit s": r["fit s mean"], "Δ AUROC vs Blind": "–" if r["Δ vs blind"] is None else f"{r['Δ vs blind']:+.3f}",
+    "fit s": r["fit s mean"], f"Δ AUROC vs {versus}": "–" if r["Δ vs blind"] is None else f"{r['Δ vs blind']:+.3f}",
     "p (paired t)": "–" if r["p vs blind"] is None else f"{r['p vs blind']:.3g}", "sig.": r["sig."]} for r in rows])
-title = (f"Leaderboard · {options.get(result.config.data, result.config.data)} · {result.config.backbone} · "
-         f"α0 = {result.config.alpha0:g}")
+title = (f"Leaderboard · {options.get(result.config.data, result.config.data)} · "
+         + ("named methods" if named else result.config.backbone) + f" · α0 = {result.config.alpha0:g}"
+         + (f" · {result.splits[0].info['n_labeled']} labelled anomalies" if result.splits[0].info.get("n_labeled")
+            else ""))
 st.subheader(title)
 _ui.stale_note(result.config, cfg)
 st.dataframe(board, hide_index=True, column_config={

@@ -59,3 +59,37 @@ def test_digit_images_with_a_class_as_outlier_exposure():
     at.number_input(key="data_epochs").set_value(1).run()
     at.button(key="data_train").click().run()
     no_errors(at)
+
+
+def test_compare_runs_named_methods_side_by_side_with_views():
+    at = page("compare")
+    at.segmented_control(key="cmp_mode").set_value("methods").run()
+    at.multiselect(key="cmp_methods").set_value(["DeepSVDD", "PUSVDD", "HSC", "IsolationForest"]).run()
+    at.number_input(key="cmp_n_labeled").set_value(6).run()
+    at.slider(key="cmp_seeds").set_value(2).run()
+    at.number_input(key="cmp_epochs").set_value(3).run()
+    at.button(key="cmp_run").click().run()
+    no_errors(at)
+    board = at.dataframe[0].value
+    assert sorted(board["method"]) == ["DeepSVDD", "HSC", "IsolationForest", "PUSVDD"]
+    assert "Δ AUROC vs DeepSVDD" in board.columns and (board["seeds"] == 2).all()
+    assert any("6 labelled anomalies" in h.value for h in at.subheader)
+    for tab in ("Latent space", "Training dynamics", "Scores"):
+        if any(getattr(t, "label", "") == tab for t in at.tabs):
+            break
+    no_errors(at)
+
+
+def test_sensitivity_few_labelled_curve():
+    at = page("sensitivity")
+    at.segmented_control(key="sens_study").set_value("labels").run()
+    at.multiselect(key="sens_methods_labels").set_value(["DeepSVDD", "DeepSAD"]).run()
+    at.text_input(key="sens_counts").set_value("0, 4").run()
+    at.number_input(key="sens_epochs").set_value(3).run()
+    at.button(key="sens_run").click().run()
+    no_errors(at)
+    import json
+
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+    assert sorted(t["name"] for t in spec["data"]) == ["DeepSAD", "DeepSVDD"]
+    assert spec["data"][0]["x"] == [0, 4] or list(spec["data"][0]["x"]) == [0, 4]
