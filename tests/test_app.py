@@ -384,3 +384,266 @@ def test_data_page_mnist_idx_upload_with_labels_file():
     at.button(key="data_train").click().run()
     no_errors(at)
     assert metrics_df(at)["AUROC"].notna().all()
+
+
+# -- a newcomer's workflows: settings that travel, defaults that work on real files, results to take away ----------
+def medical_csv(n: int = 1831, d: int = 21, anomalies: int = 176, seed: int = 0) -> bytes:
+    """A table shaped like a real medical set (1,831 × 21, 9.6 % anomalies), with a 0/1 ``label`` column."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = np.zeros(n, int)
+    y[rng.choice(n, anomalies, replace=False)] = 1
+    X[y == 1] += rng.normal(2.0, 1.0, size=(anomalies, d))
+    df = pd.DataFrame(X.round(4), columns=[f"f{i}" for i in range(d)]).assign(label=y)
+    return df.to_csv(index=False).encode()
+
+
+def upload_csv(at, name: str, content: bytes):
+    at.radio(key="data_source").set_value("Upload").run()
+    at.file_uploader(key="data_upload").set_value((name, content, "text/csv")).run()
+    return at
+
+
+def auroc_by_strategy(table) -> dict:
+    return dict(zip(table["strategy"], table["AUROC"].round(6)))
+
+
+def test_upload_default_alpha0_fits_the_file_and_compare_reproduces_your_data():
+    at = upload_csv(open_page("data"), "cardio.csv", medical_csv())
+    no_errors(at)
+    assert at.slider(key="data_alpha0").value == pytest.approx(0.09)  # 176 anomalies allow at most 0.096
+    assert any("α0 set to 0.09" in c.value and "0.096" in c.value for c in at.sidebar.caption)
+    at.number_input(key="data_epochs").set_value(3).run()
+    at.button(key="data_train").click().run()  # the defaults train
+    no_errors(at)
+    mine = auroc_by_strategy(metrics_df(at))
+
+    at.switch_page("pages/compare.py").run()
+    no_errors(at)
+    assert at.selectbox(key="cmp_data").value == "cardio.csv"  # the data the newcomer just used
+    assert at.selectbox(key="cmp_backbone").value == "deepsvdd"
+    assert at.number_input(key="cmp_batch").value == 128 and at.number_input(key="cmp_lr").value == 1e-3
+    assert at.slider(key="cmp_alpha0").value == pytest.approx(0.09) and at.number_input(key="cmp_epochs").value == 3
+    assert any("Settings from *Your data*" in c.value for c in at.sidebar.caption)
+    at.multiselect(key="cmp_strategies").set_value(["blind", "loe_hard", "loe_soft"]).run()
+    at.slider(key="cmp_seeds").set_value(1).run()
+    at.button(key="cmp_run").click().run()
+    no_errors(at)
+    board = at.dataframe[0].value
+    theirs = dict(zip(board["method"], board["AUROC"]))
+    names = {"blind": "Blind", "loe_hard": "LOE-hard", "loe_soft": "LOE-soft"}
+    for s, v in mine.items():
+        assert theirs[s] == f"{v:.3f} ± 0.000", (s, theirs, mine)  # same method, seed, data: same number
+    assert set(names.values()) == set(mine)
+    assert board.loc[board["method"] == "Blind", "Δ AUROC vs Blind"].item() == "–"  # not the text "None"
+    assert "None" not in board.astype(str).to_numpy().ravel().tolist()
+
+    # one experiment state: a change on Compare is the setting on Your data, and is said so
+    at.slider(key="cmp_alpha0").set_value(0.05).run()
+    at.switch_page("pages/data.py").run()
+    no_errors(at)
+    assert at.radio(key="data_source").value == "Upload"  # the upload survived the visit to Compare
+    assert at.slider(key="data_alpha0").value == pytest.approx(0.05)
+    assert at.number_input(key="data_epochs").value == 3
+    assert any("α0 (on Compare)" in i.value for i in at.info)
+    assert any("Settings changed since these results (α0)" in w.value for w in at.warning)  # stale results marked
+
+
+def test_compare_shortage_error_has_its_control():
+    at = open_page("compare")
+    at.selectbox(key="cmp_data").set_value("sklearn:breast_cancer").run()
+    at.slider(key="cmp_alpha0").set_value(0.5).run()
+    at.slider(key="cmp_seeds").set_value(1).run()
+    at.number_input(key="cmp_epochs").set_value(2).run()
+    at.button(key="cmp_run").click().run()
+    assert not at.exception
+    assert any("reduce_normals" in e.value for e in at.error)
+    at.selectbox(key="cmp_shortage").set_value("reduce_normals").run()  # the control the message names
+    at.button(key="cmp_run").click().run()
+    no_errors(at)
+    assert len(at.dataframe[0].value) == 4
+
+
+def test_csv_labels_pick_the_minority_and_one_class_is_explained_in_the_files_values():
+    rows = "\n".join(f"{i % 7},{(i * 3) % 11},{'attack' if i % 10 == 0 else 'normal'}" for i in range(100))
+    at = upload_csv(open_page("data"), "net.csv", f"a,b,label\n{rows}\n".encode())
+    no_errors(at)
+    assert at.selectbox(key="data_anomaly_value").value == "attack"  # the rarer value
+    assert {m.label: m.value for m in at.metric}["Contamination"] == "10.0%"
+
+    rows = "\n".join(f"{i % 7},{(i * 3) % 11},0" for i in range(100))
+    at = upload_csv(open_page("data"), "one.csv", f"a,b,label\n{rows}\n".encode())
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert "every one of the 100 rows has label = 0" in warning
+    assert not at.metric  # no "100 % anomalies" shown
+    assert not at.get("button") or not any(b.key == "data_train" for b in at.button)
+    at.selectbox(key="data_label_col").set_value("(no labels)").run()
+    no_errors(at)
+    assert at.selectbox(key="data_protocol").value == "transductive"
+
+
+def test_text_in_numeric_columns_names_the_cells_and_is_never_one_hot_encoded():
+    lines = [f"{i / 10:.1f},{i % 3},{'red' if i % 2 else 'blue'},{int(i % 9 == 0)}" for i in range(60)]
+    lines[4] = "?,1,red,0"
+    at = upload_csv(open_page("data"), "mixed.csv", ("x,k,colour,label\n" + "\n".join(lines) + "\n").encode())
+    assert not at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "column 'x': data row 5 (line 6) has '?'" in message
+    assert at.checkbox(key="data_onehot").label.endswith(": colour (2 values)")  # x is offered for no encoding
+
+    lines[4] = "0.4,1,red,0"
+    at.file_uploader(key="data_upload").set_value(("mixed.csv", ("x,k,colour,label\n" + "\n".join(lines) + "\n")
+                                                   .encode(), "text/csv")).run()
+    at.checkbox(key="data_onehot").check().run()
+    no_errors(at)
+    assert {m.label: m.value for m in at.metric}["Features"] == "4"  # x, k and colour as 2 features
+
+
+def test_link_of_an_upload_asks_for_the_file_and_checks_it():
+    raw = medical_csv(n=400, anomalies=40)
+    fp = sup.fingerprint(raw)
+    at = open_page("data", data="cardio.csv", alpha0="0.05", epochs="2", fp=fp,
+                   data_options=json.dumps({"label_col": "label", "anomaly_value": "1"}))
+    no_errors(at)
+    assert at.radio(key="data_source").value == "Upload"  # not silently a built-in set
+    assert any("**cardio.csv**" in i.value for i in at.info)
+    assert at.query_params["data"] == "cardio.csv" and at.query_params["fp"] == fp  # the link is kept
+    at.file_uploader(key="data_upload").set_value(("cardio.csv", raw, "text/csv")).run()
+    no_errors(at)
+    assert any("is the file the link used" in s.value for s in at.success)
+    assert at.slider(key="data_alpha0").value == pytest.approx(0.05) and at.number_input(key="data_epochs").value == 2
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    assert metrics_df(at)["AUROC"].notna().all()
+
+    at.file_uploader(key="data_upload").set_value(("cardio.csv", medical_csv(n=400, anomalies=40, seed=1),
+                                                   "text/csv")).run()
+    assert any("is not the file the link used" in w.value for w in at.warning)
+    assert at.button(key="data_train").disabled
+
+
+def test_results_json_loads_on_your_data_and_scores_join_the_upload_rows():
+    import io
+
+    import pandas as pd
+
+    raw = medical_csv(n=400, anomalies=40)
+    at = upload_csv(open_page("data"), "cardio.csv", raw)
+    at.number_input(key="data_epochs").set_value(2).run()
+    at.text_input(key="data_seeds").set_value("0,1").run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    result = sup.STORE.get(at.session_state["data_show"])
+
+    # scores of every row of the upload, with its row number and split membership
+    scores = pd.read_csv(io.BytesIO(sup.scores_csv(result)))
+    upload = pd.read_csv(io.BytesIO(raw))
+    for (strategy, seed), part in scores.groupby(["strategy", "seed"]):
+        assert sorted(part["row"]) == list(range(len(upload)))
+        info = result.splits[result.config.seeds.index(seed)].info
+        assert (part["split"] == "train").sum() == info["n_train"] and (part["split"] == "test").sum() == info["n_test"]
+        joined = part.set_index("row").join(upload)
+        assert (joined["y_true"] == joined["label"]).all()
+        k = next(k for k, m in enumerate(result.members) if (m.strategy, m.seed) == (strategy, seed))
+        test = part[part["split"] == "test"]["score"].to_numpy()
+        assert sorted(test) == pytest.approx(sorted(result.test_scores[k]), rel=1e-4, abs=1e-6)
+
+    # the JSON stores the file's fingerprint and loads again on the page, asking for that file
+    saved = sup.result_json(result)
+    assert json.loads(saved)["data"]["fingerprint"] == sup.fingerprint(raw)
+    at = open_page("data")
+    at.file_uploader(key="data_settings_json").set_value(("run.json", saved, "application/json")).run()
+    no_errors(at)
+    assert at.radio(key="data_source").value == "Upload"
+    assert at.session_state["data_seeds"] == "0,1" and at.session_state["data_epochs"] == 2
+    assert any("**cardio.csv**" in i.value for i in at.info)
+    at.file_uploader(key="data_upload").set_value(("cardio.csv", raw, "text/csv")).run()
+    assert any("is the file run.json used" in s.value for s in at.success)
+
+
+def test_toy_cancel_keeps_view_settings_with_the_chart_and_costly_runs_wait():
+    at = open_page(epochs=20)
+    at.checkbox(key="toy_flags").uncheck().run()
+    first = at.select_slider(key="toy_epoch").options[0]
+    at.select_slider(key="toy_epoch").set_value(first).run()
+    at.session_state["toy_cancel_requested"] = True  # a longer run, cancelled (70 epochs: not trained before)
+    at.slider(key="toy_epochs").set_value(70).run()
+    assert any("cancelled" in w.value for w in at.warning)
+
+    def controls_match_the_chart():  # the chart on screen is drawn from the controls on screen
+        assert at.checkbox(key="toy_flags").value is False and str(at.select_slider(key="toy_epoch").value) == first
+        spec = charts(at)[0]
+        assert "latent label: anomaly" not in {t.get("name") for t in spec["data"]}
+        assert f"after epoch {first} of 20" in spec["layout"]["title"]["text"]
+
+    controls_match_the_chart()  # after the cancel: the last run, with its controls, marked as earlier
+    assert any("Settings changed since these results (epochs)" in w.value for w in at.warning)
+    at.slider(key="toy_epochs").set_value(20).run()  # back to the trained run
+    no_errors(at)
+    controls_match_the_chart()
+
+    at.session_state["toy_epochs"] = 100
+    at.number_input(key="toy_n").set_value(2000).run()  # ~15 s: asks first, keeps the last chart
+    no_errors(at)
+    assert any("This run takes about" in i.value for i in at.info)
+    assert charts(at) and any("Settings changed since these results" in w.value for w in at.warning)
+    assert at.button(key="toy_train")
+
+
+def test_toy_new_mixture_row_without_values_keeps_the_charts():
+    at = AppTest.from_file(APP, default_timeout=T)
+    at.query_params["epochs"] = "20"
+    at.session_state["toy_rows_edited"] = sup.mixture_rows() + [
+        {"mean x": None, "mean y": None, "variance": None, "weight": None, "anomalous": False}]
+    at.run()
+    no_errors(at)
+    assert chart_types(charts(at)[0]).count("contour") == 10
+
+
+def test_toy_chart_details_colour_bars_boundary_legend_and_axes():
+    at = open_page(epochs=20, strategies="blind,iad", strategy_params=json.dumps({"iad": {"epochs_per_round": 5}}))
+    spec = charts(at)[0]
+    bars = [t for t in spec["data"] if t.get("type") == "contour" and t.get("showscale")]
+    assert len(bars) == 2 and bars[0]["colorbar"]["title"]["text"] == "log10 score"
+    at.button_group(key="toy_view").set_value("Training dynamics").run()
+    loss = charts(at)[-1]
+    assert "tickvals" in loss["layout"]["yaxis"] and all(t.replace(".", "").isdigit() or "e" in t
+                                                         for t in loss["layout"]["yaxis"]["ticktext"])
+    at.button_group(key="toy_view").set_value("IAD weights").run()
+    assert all(c["layout"].get("xaxis", {}).get("dtick") == 1 for c in charts(at)[-3:] if
+               c["layout"].get("xaxis", {}).get("title", {}).get("text") == "round t")
+
+    at = open_page(epochs=20, alpha0="0")
+    no_errors(at)
+    assert "decision boundary (1−α quantile)" not in {t.get("name") for t in charts(at)[0]["data"]}
+
+
+def test_comparison_html_holds_every_leaderboard_row():
+    at = open_page("compare")
+    at.number_input(key="cmp_epochs").set_value(3).run()
+    at.slider(key="cmp_seeds").set_value(1).run()
+    at.button(key="cmp_run").click().run()
+    board = at.dataframe[0].value
+    roc = charts(at)[0]
+    import plotly.graph_objects as go
+
+    html = sup.report_html("Leaderboard", board, [go.Figure(roc)]).decode()
+    table = html[html.index("<table"):html.index("</table>")]
+    assert all(f"<td>{m}</td>" in table for m in board["method"]) and table.count("<tr") == len(board) + 1
+
+
+def test_page_setup_is_local_and_follows_the_browser_theme():
+    import tomllib
+
+    root = Path(APP).parent
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert "base" not in config.get("theme", {})  # light or dark as the browser says
+    assert (root / "assets" / "favicon.png").is_file()
+    assert 'page_icon=str(Path(__file__).parent / "assets" / "favicon.png")' in (root / "app.py").read_text()
+    from pages._ui import eta_text
+
+    assert eta_text(5, 10, 5.0) == " · about 5 s left" and eta_text(0, 10, 1.0) == ""

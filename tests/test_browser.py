@@ -2,7 +2,10 @@
 
 Trains the toy preset and checks that the contour grid is drawn, cancels a long run on the Your data
 page, opens every page, uploads an image zip and uses the gallery and the latent-space selection, and
-saves screenshots to ``bench/out/screenshots/``. Skips when Playwright
+walks a newcomer's workflow with a CSV (upload → default Train → Compare gives the same numbers → the link
+reproduces the run after re-uploading → the scores CSV joins back to the file's rows), takes light/dark and
+desktop/phone screenshots of every page (``docs/screenshots/``), and saves the others to
+``bench/out/screenshots/``. Skips when Playwright
 (requirements-browser.txt) or /usr/bin/chromium (``apt-get install chromium``) is missing.
 """
 import os
@@ -77,6 +80,11 @@ def _wait_idle(pg, timeout=240_000):
     pg.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=timeout)
 
 
+def data_uploader(pg):
+    """The data file input of the Your data page (the page also has one for a results JSON)."""
+    return pg.locator("[data-testid='stFileUploader']").filter(has_text="one row per sample").locator("input[type=file]")
+
+
 def test_first_request_of_a_fresh_server_to_a_subpage_gets_the_app_navigation(page, server):
     """Must run first: Streamlit's legacy pages/ mode would run pages/data.py alone (no app.py navigation)."""
     page.goto(server + "/data?epochs=7")
@@ -137,7 +145,7 @@ def test_image_zip_upload_gallery_and_latent_thumbnails(page, server):
 
     page.goto(server + "/data?epochs=4")
     page.get_by_text("Upload", exact=True).click()
-    page.locator("input[type=file]").first.set_input_files(
+    data_uploader(page).set_input_files(
         files=[{"name": "shapes.zip", "mimeType": "application/zip", "buffer": shapes_zip()}])
     page.get_by_text("Examples of each class").wait_for()
     _wait_idle(page)
@@ -173,3 +181,140 @@ def test_image_zip_upload_gallery_and_latent_thumbnails(page, server):
     assert page.locator("[data-testid='stException']").count() == 0
     plot.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(SHOTS / "data_images_latent.png"))
+
+
+# -- a newcomer's walk: upload a CSV, the defaults train, Compare agrees, the link reproduces, scores join back --
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
+         "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+                       "Gecko) Version/17.0 Mobile/15E148 Safari/604.1"}
+DESKTOP = {"viewport": {"width": 1400, "height": 1000}}
+
+
+def _roc_aurocs(pg) -> dict:
+    """{method: 'AUROC 0.xxx'} from the legend of the ROC chart on the page."""
+    names = pg.locator(".js-plotly-plot text.legendtext").all_inner_texts()
+    return {n.split(" (")[0].split(" · ")[0]: n.split("AUROC")[-1].strip(" =)") for n in names if "AUROC" in n}
+
+
+def _nav(pg, title):
+    pg.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+    _wait_idle(pg)
+
+
+def _upload_csv(pg, name, content):
+    pg.get_by_text("Upload", exact=True).click()
+    data_uploader(pg).set_input_files(files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
+    pg.get_by_text("Value meaning", exact=False).wait_for()
+    _wait_idle(pg)
+
+
+def test_newcomer_walk_with_a_csv_and_screenshots(server, tmp_path):
+    import io
+
+    import pandas as pd
+    from test_app import medical_csv
+
+    raw = medical_csv()
+    outside = []
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        ctx = browser.new_context(**DESKTOP, color_scheme="light", accept_downloads=True)
+        pg = ctx.new_page()
+        pg.set_default_timeout(240_000)
+        pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
+
+        # 1. upload: α0 fits the file, the default Train works
+        pg.goto(server + "/data")
+        _upload_csv(pg, "cardio.csv", raw)
+        pg.get_by_text("α0 set to 0.09", exact=False).wait_for()
+        pg.get_by_role("button", name="Train").click()
+        pg.get_by_text("Trained on").wait_for()
+        _wait_idle(pg)
+        assert pg.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+        mine = _roc_aurocs(pg)
+        assert {"Blind", "LOE-hard", "LOE-soft"} <= set(mine), mine
+        link = pg.url
+        assert "data=cardio.csv" in link and "fp=" in link
+
+        # 2. Compare on the same data, one seed: the same numbers
+        _nav(pg, "Compare")
+        pg.get_by_text("Settings from", exact=False).first.wait_for()
+        slider = pg.locator("[data-testid='stSlider']").filter(has_text="Seeds per method").get_by_role("slider")
+        slider.focus()
+        pg.keyboard.press("Home")
+        _wait_idle(pg)
+        pg.get_by_role("button", name="Run comparison").click()
+        pg.get_by_text("Leaderboard ·").wait_for()
+        _wait_idle(pg)
+        theirs = _roc_aurocs(pg)
+        for method in ("Blind", "LOE-hard", "LOE-soft"):
+            assert theirs[method] == mine[method], (method, theirs, mine)
+        pg.screenshot(path=str(DOCS_SHOTS / "compare_upload.png"), full_page=True)
+
+        # 3. the link in a new session: asks for the file, checks it, reproduces the run
+        fresh = ctx.new_page()
+        fresh.set_default_timeout(240_000)
+        fresh.goto(link)
+        fresh.get_by_text("reproduces a run on the file", exact=False).wait_for()
+        _wait_idle(fresh)
+        data_uploader(fresh).set_input_files(files=[{"name": "cardio.csv", "mimeType": "text/csv", "buffer": raw}])
+        fresh.get_by_text("This is the file the link used", exact=False).wait_for()
+        fresh.get_by_role("button", name="Train").click()
+        fresh.get_by_text("Trained on").wait_for()
+        _wait_idle(fresh)
+        assert _roc_aurocs(fresh) == mine
+
+        # 4. the scores CSV joins back to the upload's rows
+        fresh.get_by_role("radio", name="Downloads", exact=True).click()
+        _wait_idle(fresh)
+        with fresh.expect_download() as dl:
+            fresh.get_by_role("button", name="Scores of every row (CSV)").click()
+        scores = pd.read_csv(dl.value.path())
+        upload = pd.read_csv(io.BytesIO(raw))
+        for _, part in scores.groupby(["strategy", "seed"]):
+            assert sorted(part["row"]) == list(range(len(upload)))
+            joined = part.set_index("row").join(upload)
+            assert (joined["y_true"] == joined["label"]).all()
+            assert set(part["split"]) == {"train", "test"}
+        fresh.close()
+        ctx.close()
+
+        # 5. every page in light and dark, desktop and phone; nothing fetched from outside the server
+        for scheme in ("light", "dark"):
+            for device, opts in (("desktop", DESKTOP), ("phone", PHONE)):
+                ctx = browser.new_context(**opts, color_scheme=scheme)
+                pg = ctx.new_page()
+                pg.set_default_timeout(240_000)
+                pg.on("request", lambda r: outside.append(r.url)
+                      if not r.url.startswith((server, "data:", "blob:")) else None)
+                suffix = f"{device}_{scheme}"
+                pg.goto(server + "/")
+                pg.locator(".js-plotly-plot").first.wait_for()
+                _wait_idle(pg)
+                background = pg.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+                rgb = [int(v) for v in background[background.index("(") + 1:-1].split(",")[:3]]
+                assert (sum(rgb) < 200) == (scheme == "dark"), background  # the theme follows the browser
+                domain = pg.locator(".js-plotly-plot").first.evaluate("e => e.layout.xaxis.domain")
+                assert (domain[1] - domain[0] > 0.9) == (device == "phone"), domain  # one panel per row on phones
+                pg.screenshot(path=str(DOCS_SHOTS / f"toy_{suffix}.png"), full_page=True)
+                pg.goto(link)
+                _wait_idle(pg)
+                data_uploader(pg).set_input_files(files=[{"name": "cardio.csv", "mimeType": "text/csv", "buffer": raw}])
+                pg.get_by_text("This is the file the link used", exact=False).wait_for()
+                pg.get_by_role("button", name="Train").click()
+                pg.get_by_text("Trained on").wait_for()
+                _wait_idle(pg)
+                pg.screenshot(path=str(DOCS_SHOTS / f"data_{suffix}.png"), full_page=True)
+                for path, button, ready in (("compare?epochs=20", "Run comparison", "Leaderboard ·"),
+                                            ("sensitivity?epochs=20", "Run 4 trainings", "Contamination sweep")):
+                    pg.goto(f"{server}/{path}")
+                    pg.get_by_role("button", name=button).click()
+                    pg.get_by_text(ready).first.wait_for()
+                    pg.locator(".js-plotly-plot").first.wait_for()
+                    _wait_idle(pg)
+                    pg.screenshot(path=str(DOCS_SHOTS / f"{path.split('?')[0]}_{suffix}.png"), full_page=True)
+                ctx.close()
+        browser.close()
+    assert not outside, outside[:5]  # favicon, fonts and scripts are all served by the app
