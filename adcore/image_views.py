@@ -64,7 +64,7 @@ def _label(v, names=None) -> str:
 
 
 def image_items(images, rows, scores, flags=None, truth=None, classes=None, class_names=None, size: int = 64,
-                index=None) -> list[dict]:
+                index=None, labeled=None) -> list[dict]:
     """One dict per image in ``rows`` (in that order): ``index``, ``rank`` (1 = most anomalous
     among all ``scores``), ``score``, ``flag``, ``truth``, ``class``, ``caption``, ``image``
     (Pillow) and ``uri``.
@@ -72,7 +72,8 @@ def image_items(images, rows, scores, flags=None, truth=None, classes=None, clas
     ``flags``: the strategy's latent labels (True = treated as an anomaly; None where
     unknown, or ``flags=None`` for none at all); ``truth``: 0/1 labels when known;
     ``classes``/``class_names``: each image's class; ``index``: the images' positions
-    to report (default 0..n-1). NaN scores rank last.
+    to report (default 0..n-1); ``labeled``: the mask of labelled anomalies (marked
+    "labelled" in the caption). NaN scores rank last.
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     n = len(scores)
@@ -94,6 +95,8 @@ def image_items(images, rows, scores, flags=None, truth=None, classes=None, clas
             parts.append("true: anomaly" if true else "true: normal")
         if cls is not None:
             parts.append(f"class {cls}")
+        if labeled is not None and bool(np.asarray(labeled).reshape(-1)[i]):
+            parts.append("labelled anomaly")
         pil = thumbnail(images[i], size)
         return {"index": int(index[i]), "rank": int(ranks[i]), "score": float(scores[i]), "flag": flag,
                 "truth": true, "class": cls, "caption": " · ".join(parts), "image": pil, "uri": data_uri(pil)}
@@ -136,7 +139,7 @@ def run_images(result, k: int, part: str = "train") -> dict:
     else:
         scores = result.test_scores[k]
     return {"images": data.X, "scores": scores, "flags": flags, "truth": data.y, "classes": data.classes,
-            "class_names": data.meta.get("class_names")}
+            "class_names": data.meta.get("class_names"), "labeled": data.labeled}
 
 
 def image_grid(images, n_cols: int = 8, size: int = 48, pad: int = 2):

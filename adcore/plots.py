@@ -361,9 +361,10 @@ def iad_h_figure(extra: dict) -> go.Figure:
 # ---------------------------------------------------------------- latent space
 
 def embedding_scatter(coords, color, kind: str = "label", title: str = "", note: str = "",
-                      color_name: str = "", ids=None) -> go.Figure:
+                      color_name: str = "", ids=None, marked=None) -> go.Figure:
     """Scatter of 2-D coordinates coloured by a label (0/1) or a continuous value (``kind='value'``).
-    ``ids`` (one int per point) become the points' ``customdata``, so a selection names its points."""
+    ``ids`` (one int per point) become the points' ``customdata``, so a selection names its points;
+    ``marked`` (bool per point) outlines the labelled anomalies."""
     coords = np.asarray(coords)
     ids = np.arange(len(coords)) if ids is None else np.asarray(ids)
     fig = go.Figure()
@@ -382,6 +383,11 @@ def embedding_scatter(coords, color, kind: str = "label", title: str = "", note:
             fig.add_trace(go.Scattergl(x=coords[m, 0], y=coords[m, 1], mode="markers", customdata=ids[m],
                                        name=f"{names[v]} ({int(m.sum())})",
                                        marker=dict(color=c, size=5, opacity=0.8 if v else 0.55)))
+    if marked is not None and np.asarray(marked).any():
+        m = np.asarray(marked, bool)
+        fig.add_trace(go.Scattergl(x=coords[m, 0], y=coords[m, 1], mode="markers", customdata=ids[m],
+                                   name=f"labelled anomaly ({int(m.sum())})",
+                                   marker=dict(symbol="circle-open", color="#111", size=10, line=dict(width=1.5))))
     if note:
         fig.add_annotation(text=note, showarrow=False, x=0, y=1.0, xref="paper", yref="paper", yanchor="bottom",
                            xanchor="left", font=dict(size=11, color="#666"))

@@ -143,8 +143,10 @@ def latent_view(page: str, key: str, result) -> None:
         color = np.log10(np.maximum(color, 1e-12)) if np.all(color > 0) else color
         name = "log10 score" if np.all(sup.train_scores(result, k)[rows] > 0) else "score"
     title = f"{METHOD_NAMES[method]} of the {plots.display_name(result.members[k].strategy)} embedding (training set)"
+    labeled = result.split_of(k).train.labeled
     fig = plots.embedding_scatter(emb.coords, color, kind, title=title, color_name=name, ids=rows,
-                                  note=f"{emb.note} · computed in {emb.seconds:.1f} s")
+                                  note=f"{emb.note} · computed in {emb.seconds:.1f} s",
+                                  marked=None if labeled is None else labeled[rows])
     if not is_image_run(result):
         chart(fig, key=f"{page}_emb")
         return

@@ -93,3 +93,19 @@ def test_sensitivity_few_labelled_curve():
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart"))
     assert sorted(t["name"] for t in spec["data"]) == ["DeepSAD", "DeepSVDD"]
     assert spec["data"][0]["x"] == [0, 4] or list(spec["data"][0]["x"]) == [0, 4]
+
+
+def test_latent_map_and_gallery_mark_labelled_anomalies():
+    import numpy as np
+
+    from adcore import image_views, plots
+    from adcore.experiment import ExperimentConfig, run_experiment
+
+    res = run_experiment(ExperimentConfig(data="images:digits", protocol="one_vs_rest",
+                                          protocol_options={"normal_class": 0}, alpha0=0.05, n_labeled=4,
+                                          backbone="deepsvdd_cnn", strategies=["sad"], epochs=1))
+    train = res.splits[0].train
+    fig = plots.embedding_scatter(np.zeros((len(train), 2)), train.y, marked=train.labeled)
+    assert fig.data[-1].name == "labelled anomaly (4)"
+    items = image_views.image_items(**image_views.run_images(res, 0, "train"), rows=np.flatnonzero(train.labeled))
+    assert all("labelled anomaly" in it["caption"] for it in items)
