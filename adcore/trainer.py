@@ -47,6 +47,9 @@ class TrainConfig:
     max_recorded_samples: int = 20000
     test_every: int = 0  # test AUROC every n epochs; 0: never during training
     labeled_batch: int | None = None  # labelled anomalies added to each batch (adcore.batching.BatchPlan); None: mixed in
+    lr_milestones: tuple = ()  # epochs at which the learning rate is multiplied by lr_gamma (DP-VAE App. D.2)
+    lr_gamma: float = 0.1
+    grad_clip: float = 0.0  # clip each member's gradient norm to this (DP-VAE App. D.2); 0: off
 
 
 @dataclass
@@ -236,6 +239,18 @@ class _Weighting:
         return extra
 
 
+def clip_member_grads(model: torch.nn.Module, max_norm: float) -> None:
+    """Scale each member's gradient to norm ≤ ``max_norm`` (its own norm over all its parameters,
+    so that clipping never couples stacked members)."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return
+    norm = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+    coef = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
+
+
 def _sample_subset(n: int, n_models: int, limit: int, seeds) -> torch.Tensor:
     if n <= limit:
         return torch.arange(n).expand(n_models, n)
@@ -320,6 +335,9 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                 stopped = True
                 break
             model.train()
+            model.start_epoch(epoch)
+            for group in opt.param_groups:
+                group["lr"] = config.lr * config.lr_gamma ** sum(epoch >= m for m in config.lr_milestones)
             recording = epoch in rec_pos
             wn_ep = torch.ones(K, N, device=device)
             wa_ep = torch.zeros(K, N, device=device)
@@ -333,6 +351,8 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                                                           lab[kk, idx] if lab is not None else None)
                 opt.zero_grad(set_to_none=True)
                 per_member.sum().backward()
+                if config.grad_clip > 0:
+                    clip_member_grads(model, config.grad_clip)
                 opt.step()
                 with torch.no_grad():
                     ep_loss += per_member

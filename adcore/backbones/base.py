@@ -41,6 +41,9 @@ class Backbone(nn.Module):
     def setup(self, x: torch.Tensor) -> None:
         """Data-dependent initialisation on the training set ``x`` (K, N, ...), before training."""
 
+    def start_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each training epoch (e.g. the VAEs' KL annealing)."""
+
     def losses(self, x: torch.Tensor, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample normal loss L_n and anomaly loss L_a, each ``(K, batch)``."""
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""Convolutional backbones for images: LeNet-type Deep SVDD, (denoising) autoencoder and VAE, and MHRot.
+"""Convolutional backbones for images: LeNet-type Deep SVDD, (denoising) autoencoder and MHRot (the VAEs: vae_cnn.py).
 
 Stacked convolutions
 --------------------
@@ -41,7 +41,6 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
 from adcore.backbones.autoencoder import AutoEncoder, DenoisingAutoEncoder
 from adcore.backbones.base import Backbone
@@ -278,31 +277,6 @@ class LeNetDecoder(nn.Module):
         return unpack(h, K)
 
 
-class _FrozenDecoder:
-    """Callable running a decoder with its parameters detached (gradients reach the input only)."""
-
-    def __init__(self, module: nn.Module):
-        self.module = module
-
-    def __call__(self, z):
-        params = {n: p.detach() for n, p in self.module.named_parameters()}
-        return functional_call(self.module, params, (z,))
-
-
-class VAEDecoder(LeNetDecoder):
-    """:class:`LeNetDecoder` for :class:`adcore.backbones.vae.VAE`'s loss code.
-
-    ``VAE.log_lik(frozen=True)`` runs the decoder layer by layer through
-    ``vae._mlp_frozen``, which iterates over the decoder and calls each layer;
-    iterating over this module yields one callable that runs the whole decoder
-    with detached parameters, so the CUBO term updates only the encoder
-    (DP-VAE Sec. 4.1) without copying the VAE's loss code.
-    """
-
-    def __iter__(self):
-        yield _FrozenDecoder(self)
-
-
 # ---------------------------------------------------------------------------------------------
 # Shared backbone machinery
 # ---------------------------------------------------------------------------------------------
@@ -501,56 +475,6 @@ class DenoisingAutoEncoderCNN(AutoEncoderCNN):
     paper = "PU paper Sec. 1 (DAE); IAD Sec. V-A (LeNet AE)"
     params = AutoEncoderCNN.params + tuple(p for p in DenoisingAutoEncoder.params if p.name == "noise_std")
     corrupt = DenoisingAutoEncoder.corrupt
-
-
-# ---------------------------------------------------------------------------------------------
-# VAE (the loss code lives in adcore/backbones/vae.py)
-# ---------------------------------------------------------------------------------------------
-try:
-    from adcore.backbones.vae import VAE
-except ImportError:  # pragma: no cover - the MLP VAE is part of the engine
-    VAE = None
-
-if VAE is not None:
-    _VAE_PARAMS = tuple(
-        Param("likelihood", "bernoulli", str, choices=("gaussian", "bernoulli"),
-              help="decoder likelihood p(x|z); bernoulli (default here) suits intensities in [0, 1]")
-        if p.name == "likelihood" else
-        Param("latent_dim", 0, int, 0, 1024, help="latent size; 0 = the arch's last dense size (32)")
-        if p.name == "latent_dim" else p
-        for p in VAE.params if p.name not in ("hidden", "activation"))
-
-    @BACKBONES.register
-    class VAECNN(ConvBackbone, VAE):
-        """VAE with a LeNet-type encoder (outputs μ and log σ²) and mirrored decoder (DP-VAE App. D.1).
-
-        Everything else — ELBO, L_n = −ELBO, the CUBO anomaly loss with the frozen
-        decoder, the deterministic test score — is :class:`adcore.backbones.vae.VAE`'s code.
-        Default ``arch`` is ``auto`` (Ruff et al.'s LeNet, as DP-VAE App. D.1 says it
-        follows, with biases); ``vae_fmnist``/``vae_mnist`` are DP-VAE's own variants.
-        """
-
-        name = "vae_cnn"
-        description = "Convolutional VAE (images): negative ELBO as anomaly score; outliers pushed down via CUBO."
-        paper = "DP-VAE App. D.1 (CNN sizes), Sec. 3-4.1 (losses); Kingma & Welling 2014"
-        data_kinds = ("image",)
-        params = ARCH_PARAMS + _VAE_PARAMS
-
-        def __init__(self, input_shape, seeds, **hp):
-            ConvBackbone.__init__(self, input_shape, seeds, **hp)
-            self.arch = resolve_arch(hp, self.input_shape)
-            self.latent = hp["latent_dim"] or self.arch["dense"][-1]
-            self.encoder = LeNetEncoder(self.gens, self.input_shape, self.arch, out_dim=2 * self.latent)
-            self.decoder = VAEDecoder(self.gens, self.encoder, self.latent, self.arch)
-            if hp["likelihood"] == "gaussian" and hp["obs_sigma"] <= 0:
-                self.sigma_raw = nn.Parameter(torch.full((self.n_models, 1, self.n_features), 0.5413))
-
-        def _embed(self, x):
-            return self.posterior(x)[0]
-
-        def _profile_forward(self, x):
-            self.decoder(self.encoder(x)[..., : self.latent])
-
 
 
 # ---------------------------------------------------------------------------------------------

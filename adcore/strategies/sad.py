@@ -14,7 +14,8 @@ class SAD(Strategy):
     contamination of the pool is not handled (that is what ``pu`` and ``soel``
     add). With ``deepsvdd`` (L_a = 1/‖f(x) − c‖²) this is Deep SAD, with ``ae``
     (L_a = −log(1 − exp(−ℓ))) ABC, with ``hsc``/``bce``/``focal`` the
-    (un)supervised outlier exposure of EOE Sec. 3.2 and 4.
+    (un)supervised outlier exposure of EOE Sec. 3.2 and 4, with ``vae`` (L_a = exp 2·CUBO)
+    the MML-VAE and with ``dpvae`` the DP-VAE (DP-VAE Sec. 4.1-4.2, η = γ).
     """
 
     name = "sad"
@@ -27,11 +28,19 @@ class SAD(Strategy):
         Param("reduction", "joint", str, choices=("joint", "separate"),
               help="joint: one mean over the batch (Deep SAD); separate: mean over unlabelled + η·mean over "
                    "labelled (ABC, PU Eq. 5)"),
+        Param("start_epoch", 0, int, 0, 100000,
+              help="labelled anomalies join from this epoch on; before, train on the unlabelled data only "
+                   "(DP-VAE App. D: a 50-epoch warm-up on normal data)"),
+        Param("every", 1, int, 1, 1000, help="use the labelled anomalies every n-th epoch from start_epoch on "
+                                             "(DP-VAE App. D.2's 'ND update interval')"),
     )
 
     def objective(self, batch, loss_normal, loss_anomaly):
         lab = labeled_mask(batch)
         eta = self.hp["eta"]
+        start = self.hp["start_epoch"]
+        if batch.epoch < start or (batch.epoch - start) % self.hp["every"]:
+            return masked_mean(loss_normal, ~lab), ((~lab).float(), 0.0 * lab.float(), lab)
         if self.hp["reduction"] == "joint":
             loss = (loss_normal * ~lab + eta * loss_anomaly * lab).mean(dim=1)
         else:
