@@ -31,6 +31,8 @@ KEY_SALT = "adlab-cell/1|"  # part of every cell key; bump it when a default of 
 COLUMNS = ("cell", "data", "protocol", "alpha0", "alpha", "n_labeled", "backbone", "strategy", "params", "seed",
            "auroc", "ap", "f1", "fit_seconds", "epochs_trained", "device", "config", "version", "created")
 FILTERABLE = {c for c in COLUMNS if c not in ("config", "params")}
+_INTEGER = {"seed", "n_labeled", "epochs_trained"}
+_REAL = {"alpha0", "alpha", "auroc", "ap", "f1", "fit_seconds", "created"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
@@ -275,10 +277,10 @@ def parse_where(items) -> dict:
                 break
         else:
             raise ValueError(f"--where takes COLUMN=VALUE (or != < <= > >=); got {item!r}")
+        if col not in FILTERABLE:
+            raise ValueError(f"cannot filter on {col!r}; columns: {', '.join(sorted(FILTERABLE))}")
         try:
-            value = float(value) if col not in ("data", "protocol", "backbone", "strategy", "device", "cell",
-                                                 "version") else value
-            value = int(value) if col in ("seed", "n_labeled", "epochs_trained") else value
+            value = int(value) if col in _INTEGER else float(value) if col in _REAL else value
         except ValueError:
             raise ValueError(f"--where {col}: expected a number, got {value!r}") from None
         out[col] = (op, value)

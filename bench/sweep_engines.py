@@ -7,7 +7,7 @@ and the overhead per cell: (wall × workers − Σ cell seconds) / cells, i.e. t
 time not spent training (process/Ray start-up, imports, data transfer, store writes).
 Then the finished sweep is run again through the CLI (nothing to train).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_engines.py [--workers 2] [--epochs 20]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_engines.py [--workers 2] [--epochs 20] [--engines local,ray]
 """
 import argparse
 import os
@@ -48,13 +48,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--engines", default="local,ray", help="the order to measure them in")
     args = ap.parse_args()
     cells = expand(spec(args.epochs))
     print(f"{len(cells)} cells, {sum(c.n_members for c in cells)} member results, {args.epochs} epochs, "
           f"{args.workers} workers, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        results = [measure(engine, args.workers, cells, folder) for engine in ("local", "ray")]
+        results = [measure(engine, args.workers, cells, folder) for engine in args.engines.split(",")]
         print(f"{'engine':<8}{'wall s':>9}{'Σ cell s':>10}{'overhead s/cell':>17}{'rows':>6}")
         for r in results:
             print(f"{r['engine']:<8}{r['wall']:>9.1f}{r['trained']:>10.1f}{r['overhead']:>17.2f}{r['rows']:>6}")

@@ -149,3 +149,30 @@ def test_spec_files_folders_and_errors(tmp_path):
     (tmp_path / "bad.json").write_text("{data: toy")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_spec(tmp_path / "bad.json")
+
+
+def test_cli_sweep_and_matrix_reuse_the_store_and_runs_lists_it(tmp_path, monkeypatch, capsys):
+    from adcore import engines
+    from adcore.cli import main
+
+    store = str(tmp_path / "runs.sqlite")
+    args = ["--data", "sklearn:wine", "--epochs", "2", "--strategy", "blind,loe_hard", "--store", store]
+    assert main(["sweep", *args, "--alpha0s", "0.05,0.1"]) == 0
+    first = capsys.readouterr().out
+
+    def no_training(*a, **k):
+        raise AssertionError("a stored run was trained again")
+
+    monkeypatch.setattr(engines, "run_cell", no_training)
+    assert main(["sweep", *args, "--alpha0s", "0.05,0.1"]) == 0
+    assert capsys.readouterr().out == first  # the same table, read from the store
+    monkeypatch.undo()
+    assert main(["matrix", *args, "--alpha0s", "0.1", "--alphas", "0.05,0.1"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--store", store, "--csv", "--where", "alpha0=0.1"]) == 0
+    table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    # α0 = 0.1: the sweep's cell (α = the split's effective α0) and the matrix's α = 0.05 and α = 0.1 cells,
+    # each 2 strategies × 1 seed
+    assert len(table) == 6 and table["cell"].nunique() == 3 and {0.05, 0.1} < set(table["alpha"])
+    assert main(["runs", "--store", store, "--where", "colour=red"]) == 2
+    assert "cannot filter on 'colour'" in capsys.readouterr().err
