@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from adcore import app_support as sup
-from adcore import image_views, plots
+from adcore import image_views, plots, vae_views
 from adcore.embedding import METHOD_NAMES, embed_2d, warm_status
+from pages._vae import vae_view
 
-VIEWS = ["Scores & ROC", "Latent space", "Images", "Training dynamics", "IAD weights", "Downloads"]
+VIEWS = ["Scores & ROC", "Latent space", "Images", "Training dynamics", "IAD weights", "VAE", "Downloads"]
 CHART = {"config": {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}}
 
 
@@ -54,7 +55,8 @@ def run_views(page: str, key: str, result) -> None:
     """The view switcher and the chosen view of one run."""
     iad = [k for k, m in enumerate(result.members) if m.strategy == "iad"]
     images = is_image_run(result)
-    views = [v for v in VIEWS if (v != "IAD weights" or iad) and (v != "Images" or images)]
+    views = [v for v in VIEWS if (v != "IAD weights" or iad) and (v != "Images" or images)
+             and (v != "VAE" or vae_views.is_vae_run(result))]
     vkey = f"{page}_view"
     if st.session_state.get(vkey) not in views:
         st.session_state[vkey] = views[0]
@@ -69,6 +71,8 @@ def run_views(page: str, key: str, result) -> None:
         dynamics_view(key, result)
     elif view == "IAD weights":
         iad_view(page, key, result, iad)
+    elif view == "VAE":
+        vae_view(page, key, result, chart, cached_fig, member_picker)
     else:
         downloads_view(page, key, result)
 

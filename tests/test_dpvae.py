@@ -217,3 +217,19 @@ def test_dpvae_moves_labelled_thyroid_anomalies_toward_the_outlier_prior():
         normal_z = np.linalg.norm(z[~train.labeled], axis=1).mean()
         assert normal_z < np.linalg.norm(z[~train.labeled] - alpha, axis=1).mean()  # normals stay at the N(0, I) prior
     assert dist[1.0] < 0.8 * dist[0.0]
+
+
+def test_vae_views_split_normal_and_labelled_training_samples():
+    from adcore import vae_views
+
+    cfg = ExperimentConfig(data="toy", backbone="dpvae", backbone_params={"hidden": (8,), "prior_alpha": 3.0},
+                           strategies=["sad"], n_labeled=5, seeds=[0], epochs=2, device="cpu", threads=1)
+    res = run_experiment(cfg)
+    assert vae_views.is_vae_run(res)
+    d = vae_views.diagnostics(res, 0)
+    train = res.splits[0].train
+    assert (d["group"] == 2).sum() == 5 and d["alpha"] == 3.0
+    assert np.allclose(d["elbo"], -res.score(0, train.X)) and d["axis"].shape == (len(train),)
+    names = [t.name for t in vae_views.elbo_histogram(d).data]
+    assert any(n.startswith("labelled anomaly (5)") for n in names)
+    assert len(vae_views.prior_axis_histogram(d).layout.shapes) == 2  # both priors marked
