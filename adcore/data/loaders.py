@@ -102,6 +102,9 @@ def read_csv_text(data: bytes, name: str, nrows: int | None = None) -> tuple[pd.
     except Exception as err:  # noqa: BLE001 - the parser raises several types for malformed text
         hint = "" if enc.startswith("utf-8") else f" (read as {enc}; re-save it as UTF-8 CSV if the text looks wrong)"
         raise DataError(f"{name} is not a readable CSV file: {str(err).splitlines()[0]}{hint}") from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas turned the extra leading fields into an index
+        raise DataError(f"{name}: the data rows have more fields than the header's {len(header)} column names; "
+                        "check the delimiter (a comma) or name every column")
     return df, enc, header
 
 
@@ -143,8 +146,8 @@ def load_csv(source, label_col: str | None = None, anomaly_value=None, categoric
         df = pd.get_dummies(df, columns=non_numeric, dtype=float)
     missing = int(df.isna().sum().sum())
     if missing:
-        rows = df.index[df.isna().any(axis=1)].tolist()
-        raise DataError(f"{name} has {missing} missing feature values (first in data row {rows[0] + 1}); "
+        first = int(np.argmax(df.isna().any(axis=1).to_numpy()))
+        raise DataError(f"{name} has {missing} missing feature values (first in data row {first + 1}); "
                         "remove or impute them first")
     meta = {} if enc in ("utf-8", "utf-8-sig") else {"encoding": enc}
     return Dataset(df.to_numpy(dtype=np.float64), y, name=Path(name).stem,
