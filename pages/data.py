@@ -48,6 +48,7 @@ WIDGETS = {  # widget → its value in a config: links, loaded JSON files and th
     "data_label_col": lambda c: _upload_option(c, "label_col", "(no labels)"),
     "data_anomaly_value": lambda c: str(_upload_option(c, "anomaly_value")),
     "data_onehot": lambda c: _upload_option(c, "categorical", None) == "onehot",
+    "data_known_value": lambda c: str(_upload_option(c, "known_value", "(none)")),
     "data_protocol": lambda c: c.protocol, "data_alpha0": lambda c: float(c.alpha0),
     "data_alpha_same": lambda c: c.alpha is None, "data_alpha": lambda c: float(c.alpha or c.alpha0),
     "data_backbone": lambda c: c.backbone, "data_strategies": lambda c: list(c.strategies),
@@ -63,7 +64,7 @@ WIDGETS = {  # widget → its value in a config: links, loaded JSON files and th
     **_known.CONFIG_WIDGETS,
 }
 DATA_WIDGETS = ("data_source", "data_builtin", "data_normal_class", "data_label_col", "data_anomaly_value",
-                "data_onehot")
+                "data_onehot", "data_known_value")
 
 
 def _upload_option(cfg, name, missing=KeyError):
@@ -128,6 +129,17 @@ def csv_options(raw: bytes, name: str) -> dict:
                              format_func=lambda v: f"{v} ({counts[v]:,} rows)",
                              help="by default the rarer value: anomalies are the minority")
         options = {"label_col": label_col, "anomaly_value": value}
+        others = [v for v in counts if v != value]
+        if len(others) >= 2:  # e.g. 0 normal, 1 anomaly, 2 known (labelled) anomaly
+            if st.session_state.get("data_known_value") not in ["(none)", *others]:
+                st.session_state["data_known_value"] = "(none)"
+            known_value = st.selectbox("Value meaning “known anomaly” (optional)", ["(none)", *others],
+                                       key="data_known_value",
+                                       format_func=lambda v: v if v == "(none)" else f"{v} ({counts[v]:,} rows)",
+                                       help="rows with this value are anomalies whose label the semi-supervised "
+                                            "methods use; they always train, as labelled anomalies")
+            if known_value != "(none)":
+                options["known_value"] = known_value
         problem = checks.label_problem(label_col, values)
         if problem is None and (note := checks.label_warning(label_col, values, value)):
             st.warning(note)

@@ -109,3 +109,23 @@ def test_latent_map_and_gallery_mark_labelled_anomalies():
     assert fig.data[-1].name == "labelled anomaly (4)"
     items = image_views.image_items(**image_views.run_images(res, 0, "train"), rows=np.flatnonzero(train.labeled))
     assert all("labelled anomaly" in it["caption"] for it in items)
+
+
+def test_csv_with_a_known_anomaly_value_trains_them_as_labelled(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = ["f1,f2,f3,label"] + [",".join(f"{v:.3f}" for v in r) + ",0" for r in rng.normal(size=(300, 3))]
+    lines += [",".join(f"{v + 3:.3f}" for v in r) + ",1" for r in rng.normal(size=(40, 3))]
+    lines += [",".join(f"{v + 3:.3f}" for v in r) + ",2" for r in rng.normal(size=(9, 3))]
+    at = page("data")
+    at.radio(key="data_source").set_value("Upload").run()
+    at.file_uploader(key="data_upload").set_value(("clinic.csv", "\n".join(lines).encode(), "text/csv")).run()
+    at.selectbox(key="data_anomaly_value").set_value("1").run()
+    at.selectbox(key="data_known_value").set_value("2").run()
+    at.slider(key="data_alpha0").set_value(0.05).run()
+    at.multiselect(key="data_strategies").set_value(["blind", "pu"]).run()
+    at.number_input(key="data_epochs").set_value(2).run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    assert any("9 labelled anomalies" in c.value for c in at.caption)

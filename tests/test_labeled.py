@@ -114,3 +114,17 @@ def test_soel_without_labels_is_loe():
     res = train("deepsvdd", [Member("loe_hard", 0.1, 3), Member("soel", 0.1, 3)], X, config=cfg)
     s = res.score(X)
     np.testing.assert_allclose(s[0], s[1], rtol=1e-4, atol=1e-6)
+
+
+def test_known_anomalies_of_a_file_always_train_as_labelled():
+    from adcore.data import Dataset, make_split
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(200, 3)), rng.normal(3, 1, size=(40, 3))])
+    known = np.r_[np.zeros(230, bool), np.ones(10, bool)]
+    ds = Dataset(X, np.r_[np.zeros(200), np.ones(40)], known, name="file")
+    s = make_split(ds, "split", 0.05, 0, n_labeled=3)
+    assert s.info["n_labeled"] == 13 and s.train.labeled.sum() == 13
+    assert s.test.labeled is None and s.test.y.sum() == 30 - 3 - round(0.05 * 100 / 0.95)
+    t = make_split(ds, "transductive", None, 0, n_labeled=2)
+    assert t.train.labeled.sum() == 12 and known[t.train.labeled].sum() == 10

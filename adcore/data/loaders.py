@@ -109,9 +109,11 @@ def read_csv_text(data: bytes, name: str, nrows: int | None = None) -> tuple[pd.
 
 
 def load_csv(source, label_col: str | None = None, anomaly_value=None, categorical: str = "error",
-             max_bytes: int = MAX_FILE_BYTES) -> Dataset:
+             max_bytes: int = MAX_FILE_BYTES, known_value=None) -> Dataset:
     """CSV via pandas. ``label_col`` names the label column and ``anomaly_value`` the value
-    meaning "anomaly" (default 1); other columns are features. Non-numeric feature columns
+    meaning "anomaly" (default 1); ``known_value`` a value meaning "known (labelled) anomaly":
+    those rows are anomalies whose label the semi-supervised methods may use
+    (``Dataset.labeled``); other columns are features. Non-numeric feature columns
     raise an error unless ``categorical="onehot"`` encodes them. The text encoding is detected
     (UTF-8, UTF-16, Windows-1252/Latin-1) and said in ``meta["encoding"]``."""
     data, name = read_bytes(source, max_bytes)
@@ -134,6 +136,12 @@ def load_csv(source, label_col: str | None = None, anomaly_value=None, categoric
                             f"(first in data row {int(np.argmax(labels.isna().to_numpy())) + 1})")
         target = 1 if anomaly_value is None else anomaly_value
         y = _match_value(labels, target, label_col)
+        if known_value is not None:
+            labeled = _match_value(labels, known_value, label_col).astype(bool)
+            if (labeled & (y == 1)).any():
+                raise DataError(f"the value meaning a known anomaly ({known_value!r}) must differ from the one "
+                                f"meaning anomaly ({target!r})")
+            y = y | labeled
     if df.shape[1] == 0:
         raise DataError(f"{name} has no feature columns besides the label column {label_col!r}")
     non_numeric = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
@@ -150,8 +158,8 @@ def load_csv(source, label_col: str | None = None, anomaly_value=None, categoric
         raise DataError(f"{name} has {missing} missing feature values (first in data row {first + 1}); "
                         "remove or impute them first")
     meta = {} if enc in ("utf-8", "utf-8-sig") else {"encoding": enc}
-    return Dataset(df.to_numpy(dtype=np.float64), y, name=Path(name).stem,
-                   feature_names=[str(c) for c in df.columns], meta=meta)
+    return Dataset(df.to_numpy(dtype=np.float64), y, labeled if known_value is not None and y is not None else None,
+                   name=Path(name).stem, feature_names=[str(c) for c in df.columns], meta=meta)
 
 
 def _match_value(labels: pd.Series, target, label_col: str) -> np.ndarray:
@@ -286,7 +294,7 @@ def load_upload(raw: bytes, filename: str, labels: bytes | None = None, **option
     pick = lambda keys: {k: v for k, v in options.items() if k in keys and v is not None}  # noqa: E731
     image_options = pick(("normal_class", "size", "channels", "l1_normalize"))
     if kind == "csv":
-        return load_csv(src, **pick(("label_col", "anomaly_value", "categorical")))
+        return load_csv(src, **pick(("label_col", "anomaly_value", "categorical", "known_value")))
     if kind == "mat":
         return load_mat(src)
     if kind == "zip":
@@ -326,5 +334,5 @@ def load(spec: str | os.PathLike, **options) -> Dataset:
     if suffix not in loaders:
         raise DataError(f"cannot read {spec!r}: use toy, sklearn:NAME, images:digits, mnist:PATH, "
                         "or a .npz, .csv, .mat or .zip file")
-    accepted = {".npz": {"x_key", "y_key"}, ".csv": {"label_col", "anomaly_value", "categorical"}, ".mat": set()}
+    accepted = {".npz": {"x_key", "y_key"}, ".csv": {"label_col", "anomaly_value", "categorical", "known_value"}, ".mat": set()}
     return loaders[suffix](spec, **{k: v for k, v in options.items() if k in accepted[suffix] and v is not None})

@@ -137,11 +137,14 @@ def _split(ds, alpha0, rng, train_normal_frac, shortage, labels=LabelRequest()):
     if shortage not in SHORTAGE:
         raise DataError(f"unknown shortage rule {shortage!r}; choose one of {list(SHORTAGE)}")
     alpha0 = 0.1 if alpha0 is None else alpha0
+    given = np.zeros(len(ds), bool) if ds.labeled is None else ds.labeled  # known anomalies of the file
     normals = rng.permutation(np.flatnonzero(ds.y == 0))
-    anomalies = rng.permutation(np.flatnonzero(ds.y == 1))
+    anomalies = rng.permutation(np.flatnonzero((ds.y == 1) & ~given))
+    known = np.flatnonzero(given)
     n_norm = int(round(train_normal_frac * len(normals)))
     need = _counts(n_norm, alpha0)
-    n_lab = labels.count(n_norm + need)
+    n_lab = labels.count(n_norm + need) - len(known) if labels.labeled_ratio is not None else labels.n_labeled
+    n_lab = max(0, n_lab)
     available = len(anomalies) // 2 - n_lab
     if available < 0:
         raise DataError(
@@ -166,12 +169,12 @@ def _split(ds, alpha0, rng, train_normal_frac, shortage, labels=LabelRequest()):
         else:
             info["shortage"] = f"lowered α0 to {most:.4f}: only {available} anomalies can be used for training"
         need = available
-    train = np.concatenate([normals[:n_norm], anomalies[:need + n_lab]])
+    train = np.concatenate([normals[:n_norm], anomalies[:need + n_lab], known])
     test = np.concatenate([normals[n_norm:], anomalies[need + n_lab:]])
     order = rng.permutation(len(train))
     split = Split(ds.subset(train[order], f"{ds.name} train"), ds.subset(test, f"{ds.name} test"), info)
-    if n_lab:
-        split.train.labeled = order >= n_norm + need
+    split.test.labeled = None
+    split.train.labeled = order >= n_norm + need if n_lab or len(known) else None
     return split
 
 
@@ -239,12 +242,13 @@ def _mark_labeled(train: Dataset, labels: LabelRequest, rng):
         return
     if train.y is None:
         raise DataError("labelled anomalies need labels")
-    pool = np.flatnonzero(train.y == 1)
+    known = np.zeros(len(train), bool) if train.labeled is None else train.labeled.copy()  # the file's own
+    pool = np.flatnonzero((train.y == 1) & ~known)
     n_lab = labels.count(len(train) - len(pool))
     if n_lab > len(pool):
         raise DataError(f"asked for {labels.describe(n_lab)} but the data has only {len(pool)} anomalies")
-    train.labeled = np.zeros(len(train), bool)
-    train.labeled[rng.choice(pool, n_lab, replace=False)] = True
+    known[rng.choice(pool, n_lab, replace=False)] = True
+    train.labeled = known
 
 
 def _add_outlier_exposure(split: Split, oe: Dataset, oe_n: int | None, rng):
