@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", help="toy | sklearn:wine|breast_cancer|digits[:normal_class] | path to .npz/.csv/.mat")
     run.add_argument("--label-col", help="CSV: the label column")
     run.add_argument("--anomaly-value", help="CSV: the label value that means anomaly (default 1)")
+    run.add_argument("--known-value", help="CSV: a label value that means known (labelled) anomaly")
     run.add_argument("--backbone", help="backbone name (see 'list')")
     run.add_argument("--strategy", help="strategy name, or several separated by commas")
     run.add_argument("--protocol", choices=PROTOCOLS, help="split | loe | transductive | fresh (toy)")
@@ -168,6 +169,8 @@ def config_from_args(args) -> ExperimentConfig:
         options["label_col"] = args.label_col
     if args.anomaly_value is not None:
         options["anomaly_value"] = _value(args.anomaly_value)
+    if args.known_value is not None:
+        options["known_value"] = _value(args.known_value)
     cfg["data_options"] = options
     params = dict(cfg.get("backbone_params", {}))
     for item in args.param:
