@@ -5,9 +5,10 @@
 the training seconds summed over cells (what the workers spent inside run_experiment),
 and the overhead per cell: (wall × workers − Σ cell seconds) / cells, i.e. the worker
 time not spent training (process/Ray start-up, imports, data transfer, store writes).
-Then the finished sweep is run again through the CLI (nothing to train).
+Then the finished sweep is run again through the CLI (nothing to train). ``--alone`` instead
+times 6 cells one at a time in one pool worker and one Ray worker, alternating (wall/CPU s per cell).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_engines.py [--workers 2] [--epochs 20] [--engines local,ray]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_engines.py [--workers 2] [--epochs 20] [--engines local,ray] [--alone]
 """
 import argparse
 import os
@@ -44,12 +45,41 @@ def measure(engine: str, workers: int, cells, folder: Path) -> dict:
             "overhead": (wall * workers - trained) / len(cells)}
 
 
+def timed(config: dict) -> tuple[float, float]:
+    """(wall, CPU) seconds of one cell in this worker."""
+    from adcore.engines import run_cell
+
+    cpu = time.process_time()
+    out = run_cell(config)
+    return out["seconds"], time.process_time() - cpu
+
+
+def alone(rounds: int = 2) -> None:
+    import ray
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from adcore.engines import _one_thread
+
+    cfgs = [c.config.to_dict() for c in expand({**spec(20), "data": ["sklearn:breast_cancer"]})][:6]
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    task = ray.remote(num_cpus=1)(timed)
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+        for r in range(rounds):
+            for name, times in (("pool", [pool.submit(timed, c).result() for c in cfgs]),
+                                ("ray", [ray.get(task.remote(c)) for c in cfgs])):
+                print(f"round {r} {name:<5} wall/CPU s: " + "  ".join(f"{w:.2f}/{c:.2f}" for w, c in times))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--engines", default="local,ray", help="the order to measure them in")
+    ap.add_argument("--alone", action="store_true", help="time single cells in one worker of each engine")
     args = ap.parse_args()
+    if args.alone:
+        return alone()
     cells = expand(spec(args.epochs))
     print(f"{len(cells)} cells, {sum(c.n_members for c in cells)} member results, {args.epochs} epochs, "
           f"{args.workers} workers, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
