@@ -84,12 +84,8 @@ def test_table_labels_and_figures():
     assert set(two_alphas["dataset"]) == {"sklearn:wine (α0=0.05)", "sklearn:wine (α0=0.1)"}
 
 
-def test_benchmark_page_runs_the_grid_then_loads_it_from_the_store(fresh_store, tmp_path, monkeypatch):
-    folder = tmp_path / "sets"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    X = np.r_[rng.normal(size=(150, 4)), rng.normal(3, 1, size=(30, 4))]
-    np.savez(folder / "blobs.npz", X=X, y=(np.arange(180) >= 150).astype(int))
+def grid_page(folder) -> AppTest:
+    """The Benchmark page set to 2 built-in sets + the files of ``folder``, 3 methods × 2 seeds, 3 epochs."""
     at = open_page("benchmark")
     at.multiselect(key="bench_builtin").set_value(["sklearn:wine", "sklearn:breast_cancer"]).run()
     at.text_input(key="bench_folder").set_value(str(folder)).run()
@@ -97,6 +93,16 @@ def test_benchmark_page_runs_the_grid_then_loads_it_from_the_store(fresh_store, 
     at.slider(key="bench_seeds").set_value(2).run()
     at.number_input(key="bench_epochs").set_value(3).run()
     no_errors(at)
+    return at
+
+
+def test_benchmark_page_runs_the_grid_then_loads_it_from_the_store(fresh_store, tmp_path, monkeypatch):
+    folder = tmp_path / "sets"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(150, 4)), rng.normal(3, 1, size=(30, 4))]
+    np.savez(folder / "blobs.npz", X=X, y=(np.arange(180) >= 150).astype(int))
+    at = grid_page(folder)
     assert at.button(key="bench_run").label == "Run 3 missing data sets"
     at.button(key="bench_run").click().run()
     no_errors(at)
@@ -113,13 +119,7 @@ def test_benchmark_page_runs_the_grid_then_loads_it_from_the_store(fresh_store, 
 
     monkeypatch.setattr(engines, "run_cell", no_training)
     sup.STORE.clear()  # as after a restart: only the run store is left
-    again = open_page("benchmark")
-    again.multiselect(key="bench_builtin").set_value(["sklearn:wine", "sklearn:breast_cancer"]).run()
-    again.text_input(key="bench_folder").set_value(str(folder)).run()
-    again.multiselect(key="bench_strategies").set_value(["blind", "refine", "loe_hard"]).run()
-    again.slider(key="bench_seeds").set_value(2).run()
-    again.number_input(key="bench_epochs").set_value(3).run()
-    no_errors(again)
+    again = grid_page(folder)
     assert again.button(key="bench_run").disabled
     assert again.dataframe[0].value.equals(table)
 
