@@ -11,6 +11,7 @@ Reported per backbone and dataset, mean ± std over seeds:
 * IAD        — the round selected by the termination criterion (arg-min h);
 * IAD-Best   — the best round by test AUROC (oracle, t = 0 included);
 * Term-5 / Term-Max — the rounds chosen by the fixed-round rules of IAD Fig. 4;
+* Otsu's     — the round (t ≥ 1) whose scores are best split in two by Otsu's criterion (IAD Fig. 4);
 * PGR        — 100 (IAD − Base) / (IAD-Best − Base) (IAD Sec. V-B3), on the seed means, with
                Base = Base(t=0) and with Base = Base (blind).
 
@@ -62,6 +63,19 @@ PAPER = {
 }
 
 
+def otsu_separability(scores: np.ndarray) -> float:
+    """Otsu's criterion (used as a termination rule in IAD Fig. 4, after DRAE): the largest between-class
+    variance σ_B² = w0 w1 (μ0 − μ1)² over all thresholds of the sorted scores, divided by their variance."""
+    s = np.sort(np.asarray(scores, dtype=float))
+    n, total = len(s), s.var()
+    if total <= 0:
+        return 0.0
+    k = np.arange(1, n)
+    c = np.cumsum(s)[:-1]
+    mu0, mu1 = c / k, (s.sum() - c) / (n - k)
+    return float(np.max(k / n * (1 - k / n) * (mu0 - mu1) ** 2) / total)
+
+
 def find_file(folder: Path, suffix: str) -> Path | None:
     hits = sorted(p for p in folder.glob("*.npz") if p.stem.split("_", 1)[-1].lower() == suffix)
     return hits[0] if hits else None
@@ -97,7 +111,7 @@ def run_one(backbone, sets, seeds, params, rounds, E, lr, batch):
     secs = time.perf_counter() - t0
     final = res.score(Xs)
     ex = res.history.extra
-    out = {k: [] for k in ("base", "base_t0", "iad", "best", "term5", "termmax", "selected", "best_round")}
+    out = {k: [] for k in ("base", "base_t0", "iad", "best", "term5", "termmax", "otsu", "selected", "best_round")}
     for j, s in enumerate(seeds):
         y = sets[j][1]
         out["base"].append(roc_auc_score(y, final[j]))
@@ -110,6 +124,8 @@ def run_one(backbone, sets, seeds, params, rounds, E, lr, batch):
         out["best"].append(np.nanmax(a))
         out["term5"].append(a[min(5, len(a) - 1)])
         out["termmax"].append(a[-1])
+        eta = [otsu_separability(st) for st in ex["iad_scores"][k][1:]]  # rounds t ≥ 1, as the h rule
+        out["otsu"].append(a[1 + int(np.argmax(eta))] if eta else a[0])
         out["selected"].append(sel)
         out["best_round"].append(int(np.nanargmax(a)))
     out["seconds"] = secs
@@ -168,7 +184,8 @@ def main(argv=None):
                       f"{len(seeds)} seeds, {args.rounds} rounds × {args.epochs_per_round} epochs, "
                       f"{r['seconds']:.0f} s")
                 rows = [("Base (blind)", r["base"], 0), ("Base (t=0)", r["base_t0"], None), ("IAD", r["iad"], 1),
-                        ("IAD-Best", r["best"], 2), ("Term-5", r["term5"], None), ("Term-Max", r["termmax"], None)]
+                        ("IAD-Best", r["best"], 2), ("Term-5", r["term5"], None), ("Term-Max", r["termmax"], None),
+                        ("Otsu's", r["otsu"], None)]
                 for label, vals, pi in rows:
                     ref = f"   paper {paper[pi]:.1f}" if paper and pi is not None else ""
                     print(f"  {label:<13} {fmt(vals)}{ref}")

@@ -148,6 +148,9 @@ def subsample(ds, max_train: int | None, alpha0: float):
 def run_one(name, stem, backbone, args):
     ds = load(str(Path(args.data_dir) / f"{stem}.npz"))
     preset = loe_tabular_preset(backbone, len(ds))  # "large" (1 warm-up epoch) judged on the full data set
+    if args.minmax:  # probe: every feature scaled to [0, 1] with the whole set's min and max, before the split
+        lo, hi = ds.X.min(0), ds.X.max(0)
+        ds.X = ((ds.X - lo) / np.where(hi > lo, hi - lo, 1.0)).astype(np.float32)
     ds, note = subsample(ds, args.max_train, 0.1)
     epochs = args.epochs
     if args.min_steps:  # small sets: enough optimiser steps (one batch of 128 per epoch would train 30 steps)
@@ -253,6 +256,8 @@ def main():
     p.add_argument("--threads", default="auto")
     p.add_argument("--standardize", type=int, help="1: standardise with training statistics (before issue 12); "
                    "0: raw features (the preset's, as the LOE authors' pipeline, reference notes)")
+    p.add_argument("--minmax", action="store_true", help="probe: min-max scale each feature to [0, 1] on the "
+                   "whole data set before the split (then use --standardize 0)")
     p.add_argument("--backbone-params", type=json.loads, default={}, metavar="JSON",
                    help='per backbone, e.g. \'{"icl": {"tau": 0.01}}\'')
     p.add_argument("--strategies", default=",".join(STRATEGIES))
