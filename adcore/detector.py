@@ -1,12 +1,29 @@
 """``Detector``: a scikit-learn compatible estimator over the engine (one model)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from adcore.methods import get_method
 from adcore.registry import BACKBONES, STRATEGIES
 from adcore.trainer import Member, TrainConfig, train
+
+
+def _check_y(y, n: int) -> np.ndarray:
+    """``y`` as int 0/1 of length ``n`` (1 = labelled anomaly), with scikit-learn's messages otherwise."""
+    y = column_or_1d(y)
+    type_of_target(y, raise_unknown=True)
+    if len(y) != n:
+        raise ValueError(f"y has {len(y)} entries for {n} samples")
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1}:  # e.g. class labels (scikit-learn's checks pass them): only 1 marks a known anomaly
+        warnings.warn(f"y holds values {sorted(values)[:10]}; only y == 1 marks a labelled anomaly, every other "
+                      "value counts as unlabelled", UserWarning, stacklevel=3)
+    return (y == 1).astype(np.int64)
 
 
 class Detector(OutlierMixin, BaseEstimator):
@@ -62,18 +79,14 @@ class Detector(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Train on ``X``; ``y`` (1 = labelled anomaly, 0 = unlabelled) trains the strategies that use
         labels (sad, pu, soel; ``gtruth`` treats it as the truth); the others leave the y = 1 rows out."""
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}")
-        if not np.isfinite(X).all():
-            raise ValueError("X contains NaN or infinite values")
+        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)  # 2-D, finite, dense, real numbers
         if not 0 <= self.contamination < 1:
             raise ValueError(f"contamination must lie in [0, 1); got {self.contamination}")
         backbone, strategy, bb_params, st_params, labeled_batch = self._recipe(X)
         BACKBONES.resolve_params(backbone, bb_params)
         if STRATEGIES.get(strategy).needs_labels and y is None:
             raise ValueError(f"strategy {self.strategy!r} needs labels y")
-        y = None if y is None else np.asarray(y).reshape(-1)
+        y = None if y is None else _check_y(y, len(X))
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              weight_decay=self.weight_decay, warmup=self.warmup, device=self.device,
                              threads=self.threads)
@@ -83,7 +96,6 @@ class Detector(OutlierMixin, BaseEstimator):
                        backbone_params=bb_params, config=config)
         self.result_ = result
         self.history_ = result.history
-        self.n_features_in_ = X.shape[1]
         self.decision_scores_ = result.score(X)[0]
         self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
         return self
@@ -102,12 +114,12 @@ class Detector(OutlierMixin, BaseEstimator):
         return backbone, m.strategy, params, dict(m.strategy_params), batch
 
     def _check(self, X) -> np.ndarray:
-        if not hasattr(self, "result_"):
-            raise ValueError("this Detector is not fitted yet; call fit(X) first")
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}")
-        return X
+        check_is_fitted(self, "result_")
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2 and shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {shape[1]} features, but Detector is expecting {self.n_features_in_} features "
+                             f"as input: X must have shape (n, {self.n_features_in_}); got {tuple(shape)}")
+        return validate_data(self, X, dtype=np.float32, reset=False)
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores: higher = more anomalous (the backbone's test score, e.g. L_n)."""
