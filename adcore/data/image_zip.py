@@ -15,7 +15,6 @@ import io
 import re
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from adcore.data.dataset import Dataset, DataError
 from adcore.data.image_classes import finish
 from adcore.data.image_convert import DEFAULT_MAX_SIDE, pil_to_array
 from adcore.data.limits import MAX_TOTAL_PIXELS, mb, read_bytes
+from adcore.data.npz import ZIP_ERRORS
 
 MAX_ZIP_BYTES = 200 * 2**20  # packed size of an uploaded zip
 MAX_UNPACKED_BYTES = 200 * 2**20  # sum of the declared sizes of its entries
@@ -111,7 +111,7 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         with zf.open(info) as f:
             data = f.read(info.file_size + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as err:
+    except ZIP_ERRORS as err:
         raise DataError(f"zip entry {info.filename!r} cannot be unpacked ({err})") from None
     if len(data) > info.file_size:
         raise DataError(f"zip entry {info.filename!r} unpacks to more than its declared size; refusing the archive")
@@ -155,7 +155,7 @@ def load_image_zip(source, normal_class=None, size=None, channels="auto", l1_nor
     data, name = read_bytes(source, max_bytes)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError) as err:
+    except ZIP_ERRORS as err:
         raise DataError(f"{name} is not a readable zip file ({err})") from None
     with zf:
         class_names, entries = scan_zip(zf, name, max_unpacked, max_ratio)

@@ -22,6 +22,8 @@ from adcore.data.dataset import DataError
 from adcore.data.limits import check_decoded, mb
 
 MAX_HEADER = 10_000
+# what zipfile raises for damaged archives (a flipped version byte gives NotImplementedError)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def open_npz(source, name: str) -> zipfile.ZipFile:
         source = io.BytesIO(source)
     try:
         return zipfile.ZipFile(source if not isinstance(source, (str, Path)) else str(source))
-    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as err:
+    except ZIP_ERRORS as err:
         raise DataError(f"{name} is not a readable .npz file: the archive is damaged or truncated ({err}); "
                         "save it again with numpy.savez") from None
 
@@ -64,8 +66,7 @@ def headers(zf: zipfile.ZipFile, name: str) -> dict[str, Header]:
                 read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                 shape, _, dtype = read(f, max_header_size=MAX_HEADER)
                 header_bytes = f.tell()
-        except (ValueError, EOFError, zipfile.BadZipFile, zlib.error, OSError, NotImplementedError,
-                SyntaxError, TypeError) as err:
+        except (*ZIP_ERRORS, SyntaxError, TypeError) as err:
             raise DataError(f"{name}: array {key!r} has no valid .npy header ({str(err).splitlines()[0]}); "
                             "save it again with numpy.savez") from None
         shape = tuple(int(s) for s in shape)
@@ -104,7 +105,7 @@ def read_arrays(zf: zipfile.ZipFile, name: str, heads: dict[str, Header], keys) 
         try:
             with zf.open(heads[k].member) as f:
                 out[k] = np.lib.format.read_array(f, allow_pickle=False, max_header_size=MAX_HEADER)
-        except (ValueError, EOFError, zipfile.BadZipFile, zlib.error, OSError) as err:
+        except ZIP_ERRORS as err:
             raise DataError(f"{name}: array {k!r} cannot be read: the archive is damaged "
                             f"({str(err).splitlines()[0]}); save it again") from None
     return out
