@@ -93,6 +93,13 @@ class VAE(Backbone):
     E_q[(p(z)/q(z|x))^{2β}] is minimal at q = p when β > ½ (it tightens the bound)
     and maximal at q = p when β < ½, so only β_CUBO < ½ (the paper's 0.05, 0.005)
     drives outlier posteriors *away* from the prior (tests/test_dpvae.py).
+
+    LOE with this backbone (no labels) ranks by S_train = L_n − L_a = −ELBO − exp(2·CUBO):
+    both terms fall as a sample gets likelier, so the ranking is still "least likely
+    first", but the flagged samples now have L_a ≈ 0 and almost no gradient from it —
+    LOE-hard acts like Refine (drops them from L_n), LOE-soft trains them on ½ L_n.
+    The earlier L_a = softplus(CUBO − log q_ref) pushed flagged samples below a
+    reference density instead.
     """
 
     name = "vae"
