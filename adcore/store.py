@@ -191,10 +191,12 @@ class ResultStore:
         return np.frombuffer(row[0], dtype=np.float32), labels
 
     def frame(self, where: dict | None = None, cells=None):
-        """The rows as a pandas DataFrame (one row per member result)."""
+        """The rows as a pandas DataFrame (one row per member result; ``created`` as a UTC time)."""
         import pandas as pd
 
-        return pd.DataFrame(self.rows(where, cells), columns=list(COLUMNS))
+        df = pd.DataFrame(self.rows(where, cells), columns=list(COLUMNS))
+        df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
+        return df
 
     def export(self, path: str | os.PathLike, where: dict | None = None) -> Path:
         """Write the rows to ``.csv`` or ``.parquet`` (by the file's suffix)."""
