@@ -40,12 +40,12 @@ def _load(data: str, options: str):
 
 @dataclass
 class SweepReport:
-    """What a sweep did: cells in the spec, already stored, run now, failed (label → error)."""
+    """What a sweep did: cells in the spec, already stored, run now, failed ((label, error) per cell)."""
 
     total: int
     skipped: int
     ran: int = 0
-    failed: dict = field(default_factory=dict)
+    failed: list = field(default_factory=list)
     stopped: bool = False
     seconds: float = 0.0
 
@@ -71,7 +71,7 @@ def run_sweep(cells: list[Cell], store: ResultStore, engine: str = "local", work
 
     def finished(cell: Cell, out: dict | None, error: str | None = None):
         if error is not None:
-            report.failed[cell.label()] = error
+            report.failed.append((cell.label(), error))
             say(f"[{report.ran + len(report.failed)}/{len(todo)}] {cell.label()}: failed: {error}")
             return
         store.add_cell(cell.key, cell.config.to_dict(), out["rows"], out["seconds"])

@@ -115,7 +115,7 @@ if run:
 
     report = run_sweep(missing, store, engine="local", workers=1, progress=progress)
     bar.empty()
-    for label, err in report.failed.items():
+    for label, err in report.failed:
         st.warning(f"{label}: {err}")
 
 rows = store.rows(cells=[c.key for c in cells])

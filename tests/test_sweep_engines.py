@@ -44,7 +44,7 @@ def cli(*args, **kw):
 
 def test_ray_sweep_stores_one_row_per_member(ray_store):
     path, report, lines = ray_store
-    assert (report.total, report.skipped, report.ran, report.failed) == (4, 0, 4, {})
+    assert (report.total, report.skipped, report.ran, report.failed) == (4, 0, 4, [])
     assert lines[0] == "4 cells to run, 0 already done" and len(lines) == 5
     df = ResultStore(path).frame()
     assert len(df) == 16 and not df.duplicated(KEY).any()
@@ -118,7 +118,7 @@ def test_timeout_stops_part_way_and_failures_are_reported(tmp_path):
     lines = []
     report = run_sweep(expand({**SPEC, "data": [str(bad), "toy"], "alpha0": [0.1]}), store, workers=1,
                        progress=lines.append)
-    assert report.ran == 1 and list(report.failed) == [f"{bad} · deepsvdd · α0=0.1"]
+    assert report.ran == 1 and [label for label, _ in report.failed] == [f"{bad} · deepsvdd · α0=0.1"]
     assert any("failed" in line for line in lines)
     with pytest.raises(ValueError, match="unknown engine"):
         run_sweep([], store, engine="dask")
