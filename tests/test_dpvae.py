@@ -233,3 +233,11 @@ def test_vae_views_split_normal_and_labelled_training_samples():
     names = [t.name for t in vae_views.elbo_histogram(d).data]
     assert any(n.startswith("labelled anomaly (5)") for n in names)
     assert len(vae_views.prior_axis_histogram(d).layout.shapes) == 2  # both priors marked
+
+
+def test_dpvae_trains_with_the_unsupervised_and_pu_strategies():
+    cfg = ExperimentConfig(data="toy", backbone="dpvae", backbone_params={"hidden": (8,), "prior_alpha": 3.0},
+                           strategies=["blind", "loe_hard", "loe_soft", "pu", "soel"], n_labeled=6, seeds=[0],
+                           epochs=3, device="cpu", threads=1)
+    res = run_experiment(cfg)
+    assert all(np.isfinite(s).all() for s in res.test_scores) and len(res.runs) == 5
