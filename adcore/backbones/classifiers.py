@@ -54,6 +54,32 @@ def bce_losses(logit: torch.Tensor, gamma: float = 0.0, alpha: float | None = No
     return ln, la
 
 
+class HypersphereLosses:
+    """HSC's losses and score on ``self.embed`` (mixed into the MLP and the CNN backbone)."""
+
+    def losses(self, x, train=False):
+        return hsc_losses(hsc_distance(self.embed(x), self.hp["radial"]))
+
+    def score(self, x):
+        return hsc_distance(self.embed(x), self.hp["radial"])
+
+
+class BinaryLosses:
+    """A linear anomaly-logit head on ``self.embed`` with BCE (or, given ``gamma``, focal) losses; score = logit."""
+
+    def add_head(self, rep_dim: int) -> None:
+        self.head = StackedLinear(self.gens, rep_dim, 1)
+
+    def logit(self, x):
+        return self.head(self.embed(x)).squeeze(-1)
+
+    def losses(self, x, train=False):
+        return bce_losses(self.logit(x), self.hp.get("gamma", 0.0), self.hp.get("focal_alpha"))
+
+    def score(self, x):
+        return self.logit(x)
+
+
 class OEClassifier(Backbone):
     """An MLP φ (with biases: the labelled anomalies rule out the collapse Deep SVDD guards against)."""
 
@@ -69,13 +95,15 @@ class OEClassifier(Backbone):
         d = self.n_features
         self.net = StackedMLP(self.gens, (d, *hidden_dims(hp["hidden"], d), hp["rep_dim"]),
                               activation=hp["activation"])
+        if isinstance(self, BinaryLosses):
+            self.add_head(hp["rep_dim"])
 
     def embed(self, x):
         return self.net(x.flatten(2))
 
 
 @BACKBONES.register
-class HSC(OEClassifier):
+class HSC(HypersphereLosses, OEClassifier):
     """Hypersphere classifier (EOE Sec. 3.2, App. E); see the module docstring."""
 
     name = "hsc"
@@ -83,34 +111,15 @@ class HSC(OEClassifier):
     paper = "EOE (Liznerski et al.) Sec. 3.2, App. E"
     params = OEClassifier.base_params + HSC_PARAMS
 
-    def losses(self, x, train=False):
-        return hsc_losses(hsc_distance(self.embed(x), self.hp["radial"]))
-
-    def score(self, x):
-        return hsc_distance(self.embed(x), self.hp["radial"])
-
 
 @BACKBONES.register
-class BCE(OEClassifier):
+class BCE(BinaryLosses, OEClassifier):
     """Binary cross-entropy classifier, normal vs (labelled / OE) anomalies (EOE Sec. 4)."""
 
     name = "bce"
     description = "BCE: binary classifier of normal vs labelled/OE anomalies; score = anomaly logit."
     paper = "EOE (Liznerski et al.) Sec. 4, App. G.1"
     params = OEClassifier.base_params
-
-    def __init__(self, input_shape, seeds, **hp):
-        super().__init__(input_shape, seeds, **hp)
-        self.head = StackedLinear(self.gens, hp["rep_dim"], 1)
-
-    def logit(self, x):
-        return self.head(self.embed(x)).squeeze(-1)
-
-    def losses(self, x, train=False):
-        return bce_losses(self.logit(x))
-
-    def score(self, x):
-        return self.logit(x)
 
 
 @BACKBONES.register
@@ -121,6 +130,3 @@ class Focal(BCE):
     description = "Focal: BCE classifier with the focal loss (γ = 2) for imbalanced classes."
     paper = "EOE Sec. 4, App. F; Lin et al. 2017"
     params = OEClassifier.base_params + FOCAL_PARAMS
-
-    def losses(self, x, train=False):
-        return bce_losses(self.logit(x), self.hp["gamma"], self.hp["focal_alpha"])
