@@ -241,3 +241,12 @@ def test_dpvae_trains_with_the_unsupervised_and_pu_strategies():
                            epochs=3, device="cpu", threads=1)
     res = run_experiment(cfg)
     assert all(np.isfinite(s).all() for s in res.test_scores) and len(res.runs) == 5
+
+
+def test_frozen_decoder_pass_leaves_batch_norm_statistics_alone():
+    vae = build_backbone("vae_cnn", (1, 8, 8), [0], {"arch": "mnist", "freeze_decoder": True})
+    vae.train()
+    before = {n: b.clone() for n, b in vae.decoder.named_buffers()}
+    assert before  # the LeNet decoder has batch norm
+    vae.outlier_loss(torch.rand(1, 6, 64), train=True)
+    assert all(torch.equal(before[n], b) for n, b in vae.decoder.named_buffers())

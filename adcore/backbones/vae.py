@@ -18,8 +18,11 @@ TEST_NOISE_SEED = 20211213  # the test score's shared posterior draws (determini
 
 
 def frozen_call(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``module(x)`` with its parameters detached: gradients reach ``x`` but not the weights."""
-    return functional_call(module, {n: p.detach() for n, p in module.named_parameters()}, (x,))
+    """``module(x)`` with its parameters detached (gradients reach ``x`` but not the weights) and its
+    buffers copied (batch norm's running statistics are not updated by this pass)."""
+    state = {n: p.detach() for n, p in module.named_parameters()}
+    state.update({n: b.clone() for n, b in module.named_buffers()})
+    return functional_call(module, state, (x,))
 
 
 def gaussian_kl(mu, logvar, prior_mean: float = 0.0):
