@@ -250,3 +250,23 @@ def test_frozen_decoder_pass_leaves_batch_norm_statistics_alone():
     assert before  # the LeNet decoder has batch norm
     vae.outlier_loss(torch.rand(1, 6, 64), train=True)
     assert all(torch.equal(before[n], b) for n, b in vae.decoder.named_buffers())
+
+
+def test_vae_view_draws_both_charts_in_the_app():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import streamlit as st
+
+        from adcore.experiment import ExperimentConfig, run_experiment
+        from pages import _views
+
+        cfg = ExperimentConfig(data="toy", backbone="dpvae", backbone_params={"hidden": (8,), "prior_alpha": 3.0},
+                               strategies=["sad"], n_labeled=5, seeds=[0], epochs=2, device="cpu", threads=1)
+        st.session_state["t_view"] = "VAE"
+        _views.run_views("t", "vae-view-test", run_experiment(cfg))
+
+    at = AppTest.from_function(page, default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 2 and "N(3·1, I)" in at.caption[0].value
