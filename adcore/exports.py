@@ -162,7 +162,10 @@ class LoadedModel:
         self.models = []
         for m, state in zip(self.members, payload["states"]):
             model = build_backbone(payload["backbone"], self.input_shape, [m["seed"]], params)
-            model.load_state_dict({n: t.unsqueeze(0) for n, t in state.items()}, strict=False)
+            keys = model.load_state_dict({n: t.unsqueeze(0) for n, t in state.items()}, strict=False)
+            if keys.missing_keys or keys.unexpected_keys:  # an edited or foreign file: never an untrained model
+                raise ValueError(f"the model file does not match backbone {payload['backbone']!r}: missing "
+                                 f"{keys.missing_keys[:3]}, unexpected {keys.unexpected_keys[:3]}")
             model.eval()
             self.models.append(model)
 
@@ -187,7 +190,10 @@ def load_model(source) -> LoadedModel:
         raise ValueError(f"not a readable model file ({type(err).__name__})") from None
     if not isinstance(payload, dict):
         raise ValueError("not an AD Lab model file")
-    return LoadedModel(payload)
+    try:
+        return LoadedModel(payload)
+    except (KeyError, TypeError, AttributeError, RuntimeError, IndexError) as err:  # a damaged or edited file
+        raise ValueError(f"a damaged AD Lab model file ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
 
 
 def report_html(title: str, table, figures) -> bytes:
