@@ -184,3 +184,48 @@ def test_app_upload_turns_every_corpus_file_into_a_message_or_a_preview():
         if case.labels is not None:
             at.file_uploader(key="data_upload_labels").set_value(None).run()
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 < 3 * 2**30
+
+
+# ---------------------------------------------------------------- saved models
+
+def test_saved_model_round_trips_exactly_and_hostile_model_files_are_refused(tmp_path):
+    import io
+    import pickle
+
+    import torch
+
+    from adcore.exports import load_model, model_bytes
+    from adcore.experiment import ExperimentConfig, run_experiment
+
+    result = run_experiment(ExperimentConfig(data="sklearn:wine", backbone="ae", strategies=["blind", "loe_soft"],
+                                             seeds=[0, 1], epochs=3, device="cpu"))
+    blob = model_bytes(result)
+    model = load_model(blob)
+    for k in range(len(result.members)):  # the same scores for every stacked member (up to float rounding)
+        X = result.split_of(k).test.X
+        raw = X * result.splits[0].scaler[1] + result.splits[0].scaler[0]  # the model standardises itself
+        np.testing.assert_allclose(model.score(raw, k), result.test_scores[k], rtol=1e-5, atol=1e-6)
+    (tmp_path / "m.pt").write_bytes(blob)
+    assert load_model(tmp_path / "m.pt").config == result.config
+
+    ran = []
+
+    class Evil:
+        def __reduce__(self):
+            return ran.append, ("code ran",)
+
+    buf = io.BytesIO()
+    torch.save({"format": "adlab-model/1", "x": Evil()}, buf, pickle_module=pickle)
+    with pytest.raises(ValueError, match="not a readable model file"):
+        load_model(buf.getvalue())
+    assert ran == []  # weights_only: nothing was unpickled
+    payload = torch.load(io.BytesIO(blob), weights_only=True)
+    for damage in ({"config": "{"}, {"states": [{"nope": torch.zeros(3)}] * 4}, {"backbone": None},
+                   {"states": [{n: torch.zeros(7) for n in payload["states"][0]}] * 4}, {"members": "[]x"}):
+        buf = io.BytesIO()
+        torch.save({k: v for k, v in {**payload, **damage}.items() if v is not None}, buf)
+        with pytest.raises(ValueError):
+            load_model(buf.getvalue())
+    for junk in (blob[: len(blob) // 2], b"", b"PK\x03\x04junk"):
+        with pytest.raises(ValueError):
+            load_model(junk)
