@@ -14,6 +14,7 @@ import torch
 
 from adcore import app_support as sup
 from adcore.data import DataError
+from adcore.data.limits import check_training
 from adcore.embedding import warm_status, warm_up_in_background
 from adcore.registry import BACKBONES, STRATEGIES
 
@@ -316,6 +317,8 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
                          + eta_text(done, total, now - start))
 
     try:
+        if dataset is not None:
+            check_training(cfg, dataset)  # the memory estimate, before anything is allocated
         if methods:  # named methods side by side, one combined result
             out = sup.run_methods_cached(cfg, methods, dataset=dataset, data_fingerprint=fingerprint,
                                          progress=progress, oe_dataset=oe_dataset)

@@ -9,6 +9,7 @@ import streamlit as st
 from adcore import app_support as sup
 from adcore import upload_checks as checks
 from adcore.data import UPLOAD_TYPES, DataError, load, load_sklearn, upload_kind
+from adcore.data import limits
 from adcore.data.loaders import read_csv_text
 from adcore.data.image_protocols import CLASS_PROTOCOLS
 from adcore.experiment import ExperimentConfig
@@ -200,6 +201,7 @@ try:
     else:
         up = upload("data_upload", f"{UPLOAD_TYPES}. CSV: one row per sample; NPZ: arrays X and y; .mat: X and y; "
                     "zip: one folder of images per class")
+        st.caption(limits.describe())
         if up is not None:
             data_name, raw = up
             kind = upload_kind(data_name)

@@ -173,6 +173,7 @@ def test_app_upload_turns_every_corpus_file_into_a_message_or_a_preview():
     at.run()
     at.switch_page("pages/data.py").run()
     at.radio(key="data_source").set_value("Upload").run()
+    assert any(c.value.startswith("Limits: files up to 500 MB") for c in at.caption)  # stated in the UI
     for case in CASES:
         at.file_uploader(key="data_upload").set_value((Path(case.filename).name, case.data, "")).run()
         if case.labels is not None and not at.exception:
@@ -229,3 +230,15 @@ def test_saved_model_round_trips_exactly_and_hostile_model_files_are_refused(tmp
     for junk in (blob[: len(blob) // 2], b"", b"PK\x03\x04junk"):
         with pytest.raises(ValueError):
             load_model(junk)
+
+
+def test_memory_estimate_refuses_a_run_before_training():
+    from adcore.data.limits import check_training, training_bytes
+    from adcore.experiment import ExperimentConfig
+
+    assert training_bytes(1000, 10, 3, 1, 50) < 20 * 2**20
+    ds = type("Big", (), {"input_shape": (100,), "__len__": lambda self: 200_000})()  # only its size is read
+    cfg = ExperimentConfig(strategies=["blind", "refine", "loe_hard", "loe_soft"], seeds=list(range(20)), epochs=200)
+    with pytest.raises(DataError, match=r"would need about \d+\.\d GB .*4 strategies × 20 seeds on 200,000 samples"):
+        check_training(cfg, ds)
+    check_training(ExperimentConfig(seeds=[0], epochs=200), ds)  # one seed of the same data fits

@@ -63,3 +63,36 @@ def read_bytes(source, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
     if not data:
         raise DataError(f"{name} is empty (0 bytes): no rows or no columns to read")
     return data, name
+
+
+def training_bytes(n_samples: int, n_values: int, n_strategies: int, n_seeds: int, epochs: int,
+                   recorded: int = 20_000) -> int:
+    """Rough peak memory of a run on ``n_samples`` × ``n_values`` data: the per-sample history
+    (``adcore.trainer``: ≤ 100 recorded epochs × ≤ ``recorded`` samples × 13 bytes per model), one
+    standardised split per seed (float32 train + test) and the stacked training copy."""
+    models = n_strategies * n_seeds
+    history = models * min(epochs, 100) * min(n_samples, recorded) * 13
+    splits = n_seeds * n_samples * n_values * 4 * 2
+    one = n_samples * n_values * 4
+    stacked = (models if models * one <= 256 * 2**20 else n_strategies) * one  # adcore.experiment.STACK_BYTES
+    return history + splits + stacked
+
+
+def check_training(cfg, ds) -> None:
+    """Refuse a run whose estimated memory (:func:`training_bytes`) exceeds :data:`MAX_TRAIN_BYTES`."""
+    need = training_bytes(len(ds), math.prod(ds.input_shape), len(cfg.strategies), len(cfg.seeds), cfg.epochs)
+    if need > MAX_TRAIN_BYTES:
+        raise DataError(f"this run would need about {need / 2**30:.1f} GB of memory ({len(cfg.strategies)} "
+                        f"strategies × {len(cfg.seeds)} seeds on {len(ds):,} samples of {math.prod(ds.input_shape):,} "
+                        f"values); the limit is {MAX_TRAIN_BYTES / 2**30:.0f} GB. Use fewer seeds or strategies, or a "
+                        "subset of the data.")
+
+
+def describe() -> str:
+    """The limits in one sentence, for the app and the docs."""
+    from adcore.data.image_zip import MAX_IMAGE_PIXELS, MAX_ZIP_BYTES
+
+    return (f"Limits: files up to {MAX_FILE_BYTES / 2**20:.0f} MB (zip archives {MAX_ZIP_BYTES / 2**20:.0f} MB), "
+            f"{MAX_VALUES / 1e6:.0f} million values (rows × columns), {MAX_DECODED_BYTES / 2**30:.0f} GB unpacked, "
+            f"images up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels each and {MAX_TOTAL_PIXELS / 1e6:.0f} in all, "
+            f"class labels 0–{MAX_CLASS_LABEL:,}, about {MAX_TRAIN_BYTES / 2**30:.0f} GB of memory per run.")
