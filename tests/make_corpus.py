@@ -4,8 +4,8 @@
 expected from ``adcore.data.load_upload``: ``"refuse"`` (a ``DataError`` whose message matches
 ``match``) or ``"accept"`` (a valid Dataset). ``cli_cases()`` gives command lines and config files
 that must be refused with a message naming the flag or field. Everything is made in memory, in a
-few seconds, by code (no binary fixtures). ``python tests/make_corpus.py OUT`` writes the files and
-an index (for docs/RELIABILITY.md).
+few seconds, by code (no binary fixtures). ``python tests/make_corpus.py OUT`` writes the files;
+``python tests/make_corpus.py --tables`` prints the tables of docs/RELIABILITY.md.
 """
 from __future__ import annotations
 
@@ -197,7 +197,10 @@ def npz_cases() -> list[Case]:
         Case("npz-lying-directory", "lie.npz", lying, "refuse", "the limit is",
              what="the zip directory and header declare 1.6 GB; the data is 64 bytes"),
         Case("npz-bomb", "bomb.npz", bomb.getvalue(), "refuse", "the limit is",
-             what="~1 MB that unpacks to 1.1 GB"),
+             what="130 KB that unpacks to 1.1 GB"),
+        Case("npz-huge-y", "ybomb.npz", zip_raw([("X.npy", npy_header((40, 3)) + X.tobytes(), 128 + 960),
+                                                  ("y.npy", npy_header((200_000_000,)), 1_600_000_128)]), "refuse",
+             "would unpack to .* the limit is", what="small X and a y whose header and directory declare 1.6 GB"),
         Case("npz-pickle", "pickle.npz", npz_bytes(X=np.array([{"a": 1}, None], dtype=object)), "refuse",
              "Python objects", what="an object array (pickled)"),
         Case("npz-truncated-array", "cut.npz", zip_raw([("X.npy", npy_header((40, 3)) + b"\0" * 100,
@@ -382,15 +385,23 @@ def file_cases() -> list[Case]:
     return csv_cases() + npz_cases() + mat_cases() + zip_cases() + idx_cases() + misleading_cases()
 
 
-def cli_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
-    """(id, argv after ``run``, regex the error must match) for flags and config files; ``tmp`` holds the files."""
-    configs = {"list": [1, 2], "sp": {"strategy_params": 3}, "sp-inner": {"strategy_params": {"loe_hard": 5}},
-               "lr-text": {"lr": "abc"}, "batch-float": {"batch_size": 2.5}, "seeds-text": {"seeds": "0,1"},
-               "unknown-key": {"learning_rate": 0.1}, "epochs-null": {"epochs": None}}
-    for name, content in configs.items():
+CONFIGS = {"list": [1, 2], "sp": {"strategy_params": 3}, "sp-inner": {"strategy_params": {"loe_hard": 5}},
+           "lr-text": {"lr": "abc"}, "batch-float": {"batch_size": 2.5}, "seeds-text": {"seeds": "0,1"},
+           "unknown-key": {"learning_rate": 0.1}, "epochs-null": {"epochs": None}}
+
+
+def write_configs(tmp: Path) -> None:
+    """The config files that :func:`cli_cases` names, written into ``tmp``."""
+    for name, content in CONFIGS.items():
         (tmp / f"{name}.json").write_text(json.dumps(content))
     (tmp / "broken.json").write_text("{'lr': 1")
     (tmp / "latin.json").write_bytes('{"data": "café"}'.encode("latin-1"))
+
+
+def cli_cases() -> list[tuple[str, list[str], str]]:
+    """(id, argv after ``run``, regex the error must match) for flags and config files; ``{tmp}`` in an
+    argument stands for the folder where :func:`write_configs` wrote the files."""
+    tmp = "{tmp}"
     quick = ["--epochs", "1"]
     return [
         ("device-tpu", quick + ["--device", "tpu"], r"--device: unknown device 'tpu'"),
@@ -407,34 +418,72 @@ def cli_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("batch-one", quick + ["--batch-size", "1"], r"--batch-size: must be from 2"),
         ("alpha-1.5", quick + ["--alpha", "1.5"], r"--alpha: must lie in"),
         ("alpha0-negative", quick + ["--alpha0", "-0.1"], r"--alpha0: must lie in"),
-        ("out-missing-folder", quick + ["--out", str(tmp / "nowhere" / "r.json")], r"--out: the folder .* does not exist"),
-        ("out-is-folder", quick + ["--out", str(tmp)], r"--out: .* is a folder"),
-        ("config-list", ["--config", str(tmp / "list.json")], r"--config: .*JSON object"),
-        ("config-missing", ["--config", str(tmp / "absent.json")], r"--config: cannot read"),
-        ("config-broken", ["--config", str(tmp / "broken.json")], r"--config: .*not valid JSON"),
-        ("config-latin1", ["--config", str(tmp / "latin.json")], r"--config: .*not valid JSON"),
-        ("config-strategy-params", ["--config", str(tmp / "sp.json")], r"strategy_params"),
-        ("config-strategy-params-inner", ["--config", str(tmp / "sp-inner.json")], r"strategy_params"),
-        ("config-lr-text", ["--config", str(tmp / "lr-text.json")], r"lr .*must be a number; got 'abc'"),
-        ("config-batch-float", ["--config", str(tmp / "batch-float.json")], r"batch_size .*whole number.*2\.5"),
-        ("config-seeds-text", ["--config", str(tmp / "seeds-text.json")], r"seeds .*must be a list"),
-        ("config-unknown-key", ["--config", str(tmp / "unknown-key.json")], r"unknown configuration keys"),
-        ("config-epochs-null", ["--config", str(tmp / "epochs-null.json")], r"epochs .*whole number"),
+        ("out-missing-folder", quick + ["--out", f"{tmp}/nowhere/r.json"], r"--out: the folder .* does not exist"),
+        ("out-is-folder", quick + ["--out", tmp], r"--out: .* is a folder"),
+        ("config-list", ["--config", f"{tmp}/list.json"], r"--config: .*JSON object"),
+        ("config-missing", ["--config", f"{tmp}/absent.json"], r"--config: cannot read"),
+        ("config-broken", ["--config", f"{tmp}/broken.json"], r"--config: .*not valid JSON"),
+        ("config-latin1", ["--config", f"{tmp}/latin.json"], r"--config: .*not valid JSON"),
+        ("config-strategy-params", ["--config", f"{tmp}/sp.json"], r"strategy_params"),
+        ("config-strategy-params-inner", ["--config", f"{tmp}/sp-inner.json"], r"strategy_params"),
+        ("config-lr-text", ["--config", f"{tmp}/lr-text.json"], r"lr .*must be a number; got 'abc'"),
+        ("config-batch-float", ["--config", f"{tmp}/batch-float.json"], r"batch_size .*whole number.*2\.5"),
+        ("config-seeds-text", ["--config", f"{tmp}/seeds-text.json"], r"seeds .*must be a list"),
+        ("config-unknown-key", ["--config", f"{tmp}/unknown-key.json"], r"unknown configuration keys"),
+        ("config-epochs-null", ["--config", f"{tmp}/epochs-null.json"], r"epochs .*whole number"),
         ("param-no-equals", quick + ["--param", "hidden"], r"--param takes NAME=VALUE"),
         ("param-unknown", quick + ["--param", "nonsense=1"], r"nonsense"),
         ("strategy-unknown", quick + ["--strategy", "magic"], r"magic"),
         ("backbone-unknown", quick + ["--backbone", "resnet9000"], r"resnet9000"),
-        ("data-missing", quick + ["--data", str(tmp / "absent.csv")], r"file not found"),
+        ("data-missing", quick + ["--data", f"{tmp}/absent.csv"], r"file not found"),
         ("data-bad-class", quick + ["--data", "sklearn:wine:x"], r"whole number"),
         ("data-unknown-kind", quick + ["--data", "data.xlsx"], r"cannot read 'data.xlsx'"),
     ]
 
 
-if __name__ == "__main__":
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus")
-    out.mkdir(parents=True, exist_ok=True)
+def tables() -> str:
+    """The markdown tables of docs/RELIABILITY.md: each file case with what ``load_upload`` says, and each
+    command line with the CLI's message."""
+    import contextlib
+    import tempfile
+
+    from adcore.cli import main
+    from adcore.data import DataError, load_upload
+
+    def cell(text: str) -> str:
+        text = text.replace("|", "\\|")
+        return text if len(text) <= 170 else text[:167] + "…"
+
     rows = []
     for c in file_cases():
+        try:
+            ds = load_upload(c.data, c.filename, c.labels, **c.options)
+            said = f"accepted: {len(ds)} samples, {ds.kind}" + (f", read as {ds.meta['encoding']}"
+                                                                 if ds.meta.get("encoding") else "")
+        except DataError as err:
+            said = str(err)
+        rows.append(f"| `{c.name}` | {len(c.data):,} | {c.what} | {cell(said)} |")
+    out = ["| case | bytes | what | result |", "|---|---:|---|---|", *rows, ""]
+    tmp = Path(tempfile.mkdtemp())
+    write_configs(tmp)
+    out += ["| arguments (after `run`) | exit | message |", "|---|---:|---|"]
+    for _, argv, _ in cli_cases():
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main(["run", *[a.replace("{tmp}", str(tmp)) for a in argv]])
+        shown = " ".join(a.replace("{tmp}", "DIR") for a in (argv[2:] if argv[:2] == ["--epochs", "1"] else argv))
+        out.append(f"| `{shown}` | {rc} | {cell(err.getvalue().strip().replace(str(tmp), 'DIR'))} |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--tables"]:  # the tables of docs/RELIABILITY.md
+        print(tables())
+        sys.exit(0)
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus")
+    out.mkdir(parents=True, exist_ok=True)
+    for c in file_cases():
         (out / f"{c.name}__{Path(c.filename).name}").write_bytes(c.data)
-        rows.append(f"| {c.name} | {c.filename} | {len(c.data):,} | {c.expect} | {c.what} |")
-    print("| case | uploaded as | bytes | expected | what |\n|---|---|---|---|---|\n" + "\n".join(rows))
+        if c.labels is not None:
+            (out / f"{c.name}__labels-idx1-ubyte").write_bytes(c.labels)
+    print(f"wrote {len(file_cases())} files to {out}")
