@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from make_corpus import Case, cli_cases, file_cases, write_configs
+from make_corpus import Case, cli_cases, file_cases, npz_bytes, write_configs
 
 from adcore.cli import main
 from adcore.data import DataError, Dataset, load_upload
@@ -242,3 +242,39 @@ def test_memory_estimate_refuses_a_run_before_training():
     with pytest.raises(DataError, match=r"would need about \d+\.\d GB .*4 strategies × 20 seeds on 200,000 samples"):
         check_training(cfg, ds)
     check_training(ExperimentConfig(seeds=[0], epochs=200), ds)  # one seed of the same data fits
+
+
+def test_app_turns_unexpected_errors_into_messages_and_logs_the_traceback(monkeypatch, caplog):
+    """Not only DataError: any exception while loading or training becomes a specific message on the
+    page, and its traceback goes to the server log."""
+    import logging
+    import os
+
+    os.environ["ADLAB_NO_WARMUP"] = "1"
+    from streamlit.testing.v1 import AppTest
+
+    from adcore import app_support as sup
+
+    def broken_load(*args, **kwargs):
+        raise RuntimeError("decoder exploded")
+
+    def broken_train(*args, **kwargs):
+        raise KeyError("lost member")
+
+    monkeypatch.setattr(sup, "load_upload_cached", broken_load)
+    monkeypatch.setattr(sup, "run_cached", broken_train)
+    caplog.set_level(logging.INFO, logger="adlab.app")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.button(key="data_train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Training failed: unexpected KeyError: 'lost member'" in e.value for e in at.error), at.error
+    at.radio(key="data_source").set_value("Upload").run()
+    at.file_uploader(key="data_upload").set_value(("x.npz", npz_bytes(X=np.zeros((4, 2))), "")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Cannot use this data: unexpected RuntimeError: decoder exploded (the details are in the server log)"
+               in e.value for e in at.error), at.error
+    logged = [r for r in caplog.records if r.name == "adlab.app" and r.exc_info]
+    assert {type(r.exc_info[1]) for r in logged} == {KeyError, RuntimeError}
+    assert all("Traceback" not in e.value for e in at.error)
