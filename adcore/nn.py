@@ -54,6 +54,32 @@ class StackedMLP(nn.Sequential):
         super().__init__(*layers)
 
 
+class StackedBatchNorm(nn.Module):
+    """Batch norm without affine parameters for K members, over the batch dimension of ``(K, B, d)``:
+    batch statistics in training mode (running averages updated), running averages in evaluation mode."""
+
+    def __init__(self, n_models: int, dim: int, momentum: float = 0.1, eps: float = 1e-4):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        self.register_buffer("running_mean", torch.zeros(n_models, 1, dim))
+        self.register_buffer("running_var", torch.ones(n_models, 1, dim))
+
+    def moments(self, h: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, variance) to normalise ``h`` with; ``train`` uses (and records) the batch's."""
+        if not train or h.shape[1] < 2:
+            return self.running_mean, self.running_var
+        var, mean = torch.var_mean(h, dim=1, keepdim=True, unbiased=False)
+        with torch.no_grad():
+            n = h.shape[1]
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var * (n / (n - 1)), self.momentum)
+        return mean, var
+
+    def forward(self, h):
+        mean, var = self.moments(h, self.training)
+        return (h - mean) * torch.rsqrt(var + self.eps)
+
+
 def hidden_dims(spec: tuple, d: int) -> tuple:
     """Hidden layer sizes; an empty ``spec`` means two layers sized from the input dimension."""
     if spec:

@@ -262,7 +262,7 @@ def test_bias_free_mlp_is_homogeneous_and_batch_norm_breaks_it():
 
 def test_deepsvdd_batch_norm_is_per_member_and_sets_c_in_eval_mode():
     from adcore.backbones import build_backbone
-    from adcore.backbones.deepsvdd import StackedBatchNorm
+    from adcore.nn import StackedBatchNorm
     hp = {"hidden": (8,), "rep_dim": 3, "batch_norm": True, "pretrain_epochs": 1}
     X = torch.randn(40, 5, generator=torch.Generator().manual_seed(1)) * 2 + 1
     alone = build_backbone("deepsvdd", (5,), [4], hp)

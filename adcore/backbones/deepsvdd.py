@@ -5,34 +5,13 @@ import torch
 from torch import nn
 
 from adcore.backbones.base import Backbone
-from adcore.nn import ACTIVATIONS, StackedLinear, StackedMLP, hidden_dims
+from adcore.nn import ACTIVATIONS, StackedBatchNorm, StackedLinear, StackedMLP, hidden_dims
 from adcore.registry import BACKBONES, Param
 
 
-class StackedBatchNorm(nn.Module):
-    """Batch norm without affine parameters for K members (Ruff et al.'s MLP: ``BatchNorm1d(eps=1e-4,
-    affine=False)``): batch statistics in training mode, running averages in evaluation mode."""
-
-    def __init__(self, n_models: int, dim: int, momentum: float = 0.1, eps: float = 1e-4):
-        super().__init__()
-        self.momentum, self.eps = momentum, eps
-        self.register_buffer("running_mean", torch.zeros(n_models, 1, dim))
-        self.register_buffer("running_var", torch.ones(n_models, 1, dim))
-
-    def forward(self, h):
-        if self.training and h.shape[1] > 1:
-            var, mean = torch.var_mean(h, dim=1, keepdim=True, unbiased=False)
-            with torch.no_grad():
-                n = h.shape[1]
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * (n / (n - 1)), self.momentum)
-        else:
-            mean, var = self.running_mean, self.running_var
-        return (h - mean) * torch.rsqrt(var + self.eps)
-
-
 def svdd_mlp(gens, dims, bias: bool, activation: str, batch_norm: bool) -> nn.Sequential:
-    """``dims[0] → … → dims[-1]``; with ``batch_norm`` each hidden layer is Linear → BatchNorm → activation."""
+    """``dims[0] → … → dims[-1]``; with ``batch_norm`` each hidden layer is Linear → BatchNorm → activation
+    (Ruff et al.'s MLP: ``BatchNorm1d(eps=1e-4, affine=False)``)."""
     if not batch_norm:
         return StackedMLP(gens, dims, bias=bias, activation=activation)
     layers = []

@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from adcore.backbones.base import Backbone
-from adcore.nn import ACTIVATIONS, StackedLinear
+from adcore.nn import ACTIVATIONS, StackedBatchNorm, StackedLinear
 from adcore.registry import BACKBONES, Param
 
 LOG_2PI = math.log(2 * math.pi)
@@ -68,7 +68,7 @@ class MADE(nn.Module):
         return mu, a
 
 
-class FlowBatchNorm(nn.Module):
+class FlowBatchNorm(StackedBatchNorm):
     """Batch normalisation as a flow layer (MAF paper Sec. 3.2 / App. B), per member.
 
     u → (u − m) / sqrt(v + ε) · exp(γ) + β with log |det| = Σ_d (γ_d − ½ log(v_d + ε)).
@@ -78,25 +78,14 @@ class FlowBatchNorm(nn.Module):
     """
 
     def __init__(self, n_models: int, dim: int, momentum: float = 0.1, eps: float = 1e-5):
-        super().__init__()
-        self.momentum, self.eps = momentum, eps
+        super().__init__(n_models, dim, momentum, eps)
         self.log_gamma = nn.Parameter(torch.zeros(n_models, 1, dim))
         self.beta = nn.Parameter(torch.zeros(n_models, 1, dim))
-        self.register_buffer("running_mean", torch.zeros(n_models, 1, dim))
-        self.register_buffer("running_var", torch.ones(n_models, 1, dim))
 
     def forward(self, u, train: bool):
-        if train and u.shape[1] > 1:
-            var, mean = torch.var_mean(u, dim=1, keepdim=True, unbiased=False)
-            with torch.no_grad():
-                n = u.shape[1]
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * (n / (n - 1)), self.momentum)
-        else:
-            mean, var = self.running_mean, self.running_var
-        log_std = 0.5 * torch.log(var + self.eps)
-        z = (u - mean) * torch.exp(self.log_gamma - log_std) + self.beta
-        return z, (self.log_gamma - log_std).sum(-1).expand(u.shape[:2])
+        mean, var = self.moments(u, train)
+        log_scale = self.log_gamma - 0.5 * torch.log(var + self.eps)
+        return (u - mean) * torch.exp(log_scale) + self.beta, log_scale.sum(-1).expand(u.shape[:2])
 
 
 @BACKBONES.register
