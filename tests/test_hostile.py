@@ -129,6 +129,56 @@ def test_divergence_stops_with_a_learning_rate_hint_and_keeps_the_finite_epochs(
     assert np.isfinite(result.score(X[:20])).all()
 
 
+def _nan_backbone():
+    """A test backbone whose training loss becomes NaN for members 1, 2, … from epoch 4 on."""
+    import torch
+
+    from adcore.backbones import Backbone
+
+    class NanAfter(Backbone):
+        name = "test_nan_after"
+        description = "test only"
+
+        def __init__(self, input_shape, seeds, **hp):
+            super().__init__(input_shape, seeds, **hp)
+            self.w = torch.nn.Parameter(torch.ones(self.n_models, 1))
+            self.epoch = 0
+
+        def start_epoch(self, epoch):
+            self.epoch = epoch
+
+        def losses(self, x, train=False):
+            ln = x.pow(2).mean(-1) * self.w
+            if train and self.epoch >= 3:
+                ln = torch.cat([ln[:1], ln[1:] * float("nan")])
+            return ln, -ln
+
+        def embed(self, x):
+            return x
+
+    return NanAfter
+
+
+def test_divergence_keeps_the_last_finite_epoch_of_every_member(monkeypatch, capsys):
+    from adcore.registry import BACKBONES
+    from adcore.trainer import Member, TrainConfig, train
+    from adcore.validation import TrainingDiverged
+
+    monkeypatch.setitem(BACKBONES.entries, "test_nan_after", _nan_backbone())
+    X = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    members = [Member("blind", 0.1, 0), Member("loe_hard", 0.1, 1)]
+    with pytest.raises(TrainingDiverged, match=r"epoch 4 of 10: the loss of loe_hard \(seed 1\) became NaN.*"
+                                               r"the 3 finite epoch\(s\) before are kept") as info:
+        train("test_nan_after", members, X, config=TrainConfig(epochs=10, lr=0.01, batch_size=25, device="cpu"))
+    result = info.value.result
+    assert result.history.n_epochs == 3 and np.isfinite(result.history.loss_total).all()
+    assert bool(result.backbone.w.isfinite().all()) and result.stopped
+    rc = main(["run", "--data", "sklearn:wine", "--backbone", "test_nan_after", "--strategy", "blind,loe_hard",
+               "--seeds", "0,1", "--epochs", "10", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "error: training diverged at epoch 4 of 10" in err and "learning rate" in err
+
+
 def test_divergence_reaches_cli_and_app_as_a_message(capsys):
     from adcore.validation import TrainingDiverged, error_text
 
