@@ -7,8 +7,6 @@ tests/test_browser.py without Playwright or Chromium.
 """
 import time
 
-import pytest
-
 from test_browser import ARGS, CHROMIUM, SHOTS, _wait_idle, server, sync_api  # noqa: F401  (server: fixture)
 
 EPOCHS = [21, 22, 23, 24]  # the sessions that finish; a fifth trains 5000 epochs and is cancelled
