@@ -8,6 +8,7 @@ studentized range quantile for k groups and infinite degrees of freedom, over �
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -18,6 +19,30 @@ from scipy import stats
 
 from adcore.plots import LAYOUT, PALETTE, display_name
 from adcore.sweep_spec import DATA_SUFFIXES
+
+
+def stored_benchmarks(configs: dict[str, dict]) -> list[dict]:
+    """Stored cells grouped into benchmarks: cells whose configurations differ only in the data set.
+
+    ``configs``: cell key → configuration (:meth:`adcore.store.ResultStore.cell_configs`). Returns one
+    ``{"label", "cells", "n_sets"}`` per group, the groups with the most data sets first.
+    """
+    groups: dict[str, dict] = {}
+    for key, cfg in configs.items():
+        setting = {k: v for k, v in cfg.items() if k not in ("data", "data_options")}
+        group = groups.setdefault(json.dumps(setting, sort_keys=True, default=str), {"setting": setting, "cells": []})
+        group["cells"].append(key)
+    out, seen = [], {}
+    for g in groups.values():
+        c = g["setting"]
+        a0 = "natural" if c.get("alpha0") is None else f"{c['alpha0']:g}"
+        base = (f"{c.get('backbone')} · α0 = {a0} · {len(c.get('strategies', []))} methods × "
+                f"{len(c.get('seeds', []))} seeds · {c.get('epochs')} epochs · lr {c.get('lr'):g}")
+        seen[base] = seen.get(base, 0) + 1  # a second group with the same summary differs in another field
+        variant = f" · variant {seen[base]}" if seen[base] > 1 else ""
+        out.append({"label": f"{base}{variant} · {len(g['cells'])} data sets", "cells": g["cells"],
+                    "n_sets": len(g["cells"])})
+    return sorted(out, key=lambda g: -g["n_sets"])
 
 
 def tidy(rows, metric: str = "auroc") -> pd.DataFrame:

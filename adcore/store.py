@@ -180,6 +180,11 @@ class ResultStore:
             out = [dict(zip(COLUMNS, row)) for row in con.execute(sql + " ORDER BY id", args)]
         return out
 
+    def cell_configs(self) -> dict[str, dict]:
+        """Every stored cell's configuration, by cell key (in the order they were stored)."""
+        with self._connect() as con:
+            return {k: json.loads(c) for k, c in con.execute("SELECT key, config FROM cells ORDER BY created")}
+
     def scores(self, cell: str, strategy: str, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
         """(scores, labels) stored for one member, or None."""
         with self._connect() as con:

@@ -69,56 +69,74 @@ def data_options(name: str) -> dict:
 
 
 def make_cell(data: str, dataset=None, fp: str | None = None) -> Cell:
-    cfg = ExperimentConfig(data=data, data_options=data_options(data), alpha0=float(alpha0), backbone=backbone, strategies=strategies,
-                           seeds=list(range(int(n_seeds))), epochs=int(epochs), n_labeled=int(n_labeled),
-                           device=device)
+    cfg = ExperimentConfig(data=data, data_options=data_options(data), alpha0=float(alpha0), backbone=backbone,
+                           strategies=strategies, seeds=list(range(int(n_seeds))), epochs=int(epochs),
+                           n_labeled=int(n_labeled), device=device)
     fp = data_fingerprint(data) if fp is None else fp
     return Cell(cfg, cell_key(cfg.to_dict(), fp), fp, dataset)
 
 
-cells = []
-try:
-    if not strategies:
-        raise ValueError("choose at least one method")
-    cells += [make_cell(d) for d in builtin + folder_files]
-    for up in uploads or []:
-        try:
-            ds, fp = sup.load_upload_cached(up.getvalue(), up.name, **data_options(up.name))
-        except ValueError as err:  # DataError is a ValueError
-            _ui.show_error(f"Cannot use {up.name}", err)
-            continue
-        cells.append(make_cell(up.name, ds, fp))
-    for c in cells:
-        c.config.validate()
-except ValueError as err:
-    st.error(f"Impossible settings: {err}")
-    st.stop()
-if not cells:
-    st.info("Choose data sets in the sidebar: built-in ones, uploaded files or the files of a folder.")
-    st.stop()
+def grid_cells() -> list[str]:
+    """The sidebar's grid: its cells' keys, after training the missing ones when the button is pressed."""
+    cells = []
+    try:
+        if not strategies:
+            raise ValueError("choose at least one method")
+        cells += [make_cell(d) for d in builtin + folder_files]
+        for up in uploads or []:
+            try:
+                ds, fp = sup.load_upload_cached(up.getvalue(), up.name, **data_options(up.name))
+            except ValueError as err:  # DataError is a ValueError
+                _ui.show_error(f"Cannot use {up.name}", err)
+                continue
+            cells.append(make_cell(up.name, ds, fp))
+        for c in cells:
+            c.config.validate()
+    except ValueError as err:
+        st.error(f"Impossible settings: {err}")
+        st.stop()
+    if not cells:
+        st.info("Choose data sets in the sidebar: built-in ones, uploaded files or the files of a folder.")
+        st.stop()
+    done = store.done_keys(c.key for c in cells)
+    missing = [c for c in cells if c.key not in done]
+    c1, c2 = st.columns([1, 3])
+    run = c1.button(f"Run {len(missing)} missing data sets" if missing else "All in the store", type="primary",
+                    key="bench_run", disabled=not missing, icon=":material/play_arrow:")
+    c2.caption(f"{len(cells)} data sets × {len(strategies)} methods × {int(n_seeds)} seeds · {backbone} · α0 = "
+               f"{alpha0:g} · {int(epochs)} epochs · {len(done)} data sets already in the run store ({store.path}).")
+    if run:
+        bar, start, count = st.progress(0.0, text="Starting…"), time.perf_counter(), [0]
 
-done = store.done_keys(c.key for c in cells)
-missing = [c for c in cells if c.key not in done]
-c1, c2 = st.columns([1, 3])
-run = c1.button(f"Run {len(missing)} missing data sets" if missing else "All in the store", type="primary",
-                key="bench_run", disabled=not missing, icon=":material/play_arrow:")
-c2.caption(f"{len(cells)} data sets × {len(strategies)} methods × {int(n_seeds)} seeds · {backbone} · α0 = "
-           f"{alpha0:g} · {int(epochs)} epochs · {len(done)} data sets already in the run store ({store.path}).")
-if run:
-    bar, start, count = st.progress(0.0, text="Starting…"), time.perf_counter(), [0]
+        def progress(line: str) -> None:
+            count[0] += 1  # the first line announces the sweep, each later one is a finished data set
+            n = count[0] - 1
+            eta = _ui.eta_text(n, len(missing), time.perf_counter() - start)
+            bar.progress(n / len(missing), text=f"{n} of {len(missing)} data sets{eta}")
 
-    def progress(line: str) -> None:
-        count[0] += 1  # the first line announces the sweep, each later one is a finished data set
-        n = count[0] - 1
-        eta = _ui.eta_text(n, len(missing), time.perf_counter() - start)
-        bar.progress(n / len(missing), text=f"{n} of {len(missing)} data sets{eta}")
+        report = run_sweep(missing, store, engine="local", workers=1, progress=progress)
+        bar.empty()
+        for label, err in report.failed:
+            st.warning(f"{label}: {err}")
+    return [c.key for c in cells]
 
-    report = run_sweep(missing, store, engine="local", workers=1, progress=progress)
-    bar.empty()
-    for label, err in report.failed:
-        st.warning(f"{label}: {err}")
 
-rows = store.rows(cells=[c.key for c in cells])
+def stored_cells() -> list[str]:
+    """A benchmark already in the run store (e.g. a CLI sweep): cells that differ only in the data set."""
+    groups = bm.stored_benchmarks(store.cell_configs())
+    if not groups:
+        st.info("The run store holds no results yet: run the grid, or a sweep (`python -m adcore sweep --spec`).")
+        st.stop()
+    pick = st.selectbox("Stored benchmark", range(len(groups)), key="bench_stored",
+                        format_func=lambda i: groups[i]["label"])
+    return groups[pick]["cells"]
+
+
+SOURCES = {"grid": "Grid of the sidebar", "stored": "Stored benchmarks"}
+source = st.segmented_control("Results", list(SOURCES), key="bench_source", default="grid", required=True,
+                              format_func=SOURCES.get)
+keys = grid_cells() if source == "grid" else stored_cells()
+rows = store.rows(cells=keys)
 if not rows:
     st.caption("Press the button to train the grid; finished data sets are stored as they finish.")
     st.stop()
@@ -138,5 +156,5 @@ else:
     st.caption(f"No Friedman test: {test['note']}.")
 _views.chart(bm.cd_figure(test), key="bench_cd")
 _views.chart(bm.bars_figure(df, metric), key="bench_bars")
-st.download_button("Results (CSV)", lambda: store.frame(cells=[c.key for c in cells]).to_csv(index=False).encode(),
+st.download_button("Results (CSV)", lambda: store.frame(cells=keys).to_csv(index=False).encode(),
                    "benchmark.csv", "text/csv", key="bench_dl", on_click="ignore", icon=":material/table_view:")

@@ -122,6 +122,20 @@ def test_benchmark_page_runs_the_grid_then_loads_it_from_the_store(fresh_store, 
     again = grid_page(folder)
     assert again.button(key="bench_run").disabled
     assert again.dataframe[0].value.equals(table)
+    again.button_group(key="bench_source").set_value("stored").run()  # the same benchmark, picked from the store
+    no_errors(again)
+    assert "3 data sets" in again.selectbox(key="bench_stored").options[0]
+    assert again.dataframe[0].value.equals(table)
+
+
+def test_stored_cells_group_into_benchmarks_by_everything_but_the_data():
+    base = {"backbone": "deepsvdd", "alpha0": 0.1, "strategies": ["blind"], "seeds": [0, 1], "epochs": 5, "lr": 0.001}
+    configs = {"a": {**base, "data": "toy"}, "b": {**base, "data": "sklearn:wine"},
+               "c": {**base, "data": "toy", "lr": 0.01}, "d": {**base, "data": "toy", "batch_size": 32}}
+    groups = bm.stored_benchmarks(configs)
+    assert [g["cells"] for g in groups] == [["a", "b"], ["c"], ["d"]]
+    assert groups[0]["label"] == "deepsvdd · α0 = 0.1 · 1 methods × 2 seeds · 5 epochs · lr 0.001 · 2 data sets"
+    assert groups[2]["label"].endswith("lr 0.001 · variant 2 · 1 data sets")  # differs from a/b in batch size
 
 
 def test_compare_and_sensitivity_results_survive_a_restart(fresh_store):
