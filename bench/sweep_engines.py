@@ -11,7 +11,9 @@ times 6 cells one at a time in one pool worker and one Ray worker, alternating (
     OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_engines.py [--workers 2] [--epochs 20] [--engines local,ray] [--alone]
 """
 import argparse
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,7 +39,7 @@ def measure(engine: str, workers: int, cells, folder: Path) -> dict:
     start = time.perf_counter()
     report = run_sweep(cells, store, engine=engine, workers=workers)
     wall = time.perf_counter() - start
-    con = __import__("sqlite3").connect(store.path)
+    con = sqlite3.connect(store.path)
     trained = con.execute("SELECT SUM(seconds) FROM cells").fetchone()[0]
     rows = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
     assert report.ran == len(cells) and not report.failed, report
@@ -90,7 +92,7 @@ def main():
         for r in results:
             print(f"{r['engine']:<8}{r['wall']:>9.1f}{r['trained']:>10.1f}{r['overhead']:>17.2f}{r['rows']:>6}")
         spec_file = folder / "spec.json"
-        spec_file.write_text(__import__("json").dumps(spec(args.epochs)))
+        spec_file.write_text(json.dumps(spec(args.epochs)))
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-m", "adcore", "sweep", "--spec", str(spec_file), "--store",
                               str(folder / "ray.sqlite"), "--engine", "ray"], cwd=ROOT, capture_output=True,

@@ -1,4 +1,5 @@
 """The run store (SQLite, WAL) and sweep specs: keys, filters, exports, several writers at once."""
+import io
 import json
 import multiprocessing as mp
 import sqlite3
@@ -170,7 +171,7 @@ def test_cli_sweep_and_matrix_reuse_the_store_and_runs_lists_it(tmp_path, monkey
     assert main(["matrix", *args, "--alpha0s", "0.1", "--alphas", "0.05,0.1"]) == 0
     capsys.readouterr()
     assert main(["runs", "--store", store, "--csv", "--where", "alpha0=0.1"]) == 0
-    table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     # α0 = 0.1: the sweep's cell (α = the split's effective α0) and the matrix's α = 0.05 and α = 0.1 cells,
     # each 2 strategies × 1 seed
     assert len(table) == 6 and table["cell"].nunique() == 3 and {0.05, 0.1} < set(table["alpha"])

@@ -1,4 +1,5 @@
 """Sweeps on the local pool and on an embedded Ray: resumable, no duplicates, the same numbers on both."""
+import json
 import os
 import signal
 import subprocess
@@ -63,7 +64,7 @@ def test_finished_sweep_trains_nothing(ray_store, ray_address, monkeypatch, tmp_
     report = run_sweep(expand(SPEC), ResultStore(path), engine="ray")
     assert (report.skipped, report.ran) == (4, 0)
     spec = tmp_path / "spec.json"
-    spec.write_text(__import__("json").dumps(SPEC))
+    spec.write_text(json.dumps(SPEC))
     proc = cli("sweep", "--spec", str(spec), "--store", str(path), "--engine", "ray", "--address", ray_address)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
@@ -85,7 +86,7 @@ def test_local_pool_gives_the_same_numbers_as_ray(ray_store, tmp_path):
 
 def test_killed_sweep_resumes_without_duplicates(ray_address, tmp_path):
     spec = {**SPEC, "epochs": 150}  # cells long enough that the kill lands while the next one trains
-    (tmp_path / "spec.json").write_text(__import__("json").dumps(spec))
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
     path = tmp_path / "runs.sqlite"
     proc = cli("sweep", "--spec", str(tmp_path / "spec.json"), "--store", str(path), "--engine", "ray",
                "--address", ray_address, "--workers", "1", start_new_session=True)
