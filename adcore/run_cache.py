@@ -171,8 +171,8 @@ def run_methods_cached(cfg: ExperimentConfig, methods: list[str], *, dataset=Non
                                   oe_dataset=oe_dataset)
         if len(results) < len(methods) or results[-1].train_results[-1][0].stopped:
             raise Cancelled(results[-1])
-        for res in results:
-            save_result(res.config.to_dict(), res, data_fingerprint)
+        for res in results:  # stored under the config as given (protocol None stays None), as single runs are
+            save_result(replace(res.config, protocol=cfg.protocol).to_dict(), res, data_fingerprint)
         result = combine(results)
         result.dataset, result.data_fingerprint = dataset, data_fingerprint
         return result
