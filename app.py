@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 st.set_page_config(page_title="AD Lab", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),  # served locally
-                   layout="wide", initial_sidebar_state="expanded")
+                   layout="wide", initial_sidebar_state="auto")  # auto: collapsed on phones
 
 from pages import _ui  # noqa: E402  (after set_page_config)
 

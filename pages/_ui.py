@@ -90,11 +90,13 @@ def init_from_query(page: str, defaults, widget_fields: dict, extra: dict | None
     """On a page's first run in a session, put the link's settings into the widgets' state.
 
     ``widget_fields`` maps widget keys to a function of the config giving the widget value.
-    Returns the configuration the link describes (or ``defaults``)."""
+    Returns the configuration the link describes (``defaults`` for a bad link, None without one)."""
     flag = f"_{page}_from_query"
     if st.session_state.get(flag):
         return None
     st.session_state[flag] = True
+    if not st.query_params:  # no link: the widgets keep their state (e.g. what another page shared)
+        return None
     try:
         cfg = sup.config_from_query(st.query_params.to_dict(), defaults)
     except ValueError as err:

@@ -110,16 +110,16 @@ def test_toy_preset_trains_and_draws_the_contour_grid(page, server):
 
 def test_cancel_stops_a_long_run_and_the_page_stays_usable(page, server):
     page.goto(server + "/data?epochs=5000&seeds=0,1,2")
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("epoch", exact=False).first.wait_for()  # the progress bar counts epochs
     started = time.perf_counter()
     page.get_by_role("button", name="Cancel training").click()
     page.get_by_text("Training cancelled").wait_for(timeout=60_000)
     assert time.perf_counter() - started < 60
-    assert page.get_by_role("button", name="Train").is_enabled()
+    assert page.get_by_role("button", name="Train", exact=True).is_enabled()
     page.screenshot(path=str(SHOTS / "data_cancelled.png"), full_page=True)
     page.goto(server + "/data")  # still usable: the default run (30 epochs) trains and shows results
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Trained on").wait_for()
     _wait_idle(page)
     page.screenshot(path=str(SHOTS / "data.png"), full_page=True)
@@ -144,7 +144,7 @@ def test_image_zip_upload_gallery_and_latent_thumbnails(page, server):
     from test_app import shapes_zip
 
     page.goto(server + "/data?epochs=4")
-    page.get_by_text("Upload", exact=True).click()
+    page.locator("[data-testid='stRadio']").get_by_text("Upload", exact=True).click()
     data_uploader(page).set_input_files(
         files=[{"name": "shapes.zip", "mimeType": "application/zip", "buffer": shapes_zip()}])
     page.get_by_text("Examples of each class").wait_for()
@@ -154,7 +154,7 @@ def test_image_zip_upload_gallery_and_latent_thumbnails(page, server):
     page.locator("[data-testid='stImage'] img").nth(2).wait_for()  # one example grid per class
     page.screenshot(path=str(SHOTS / "data_images_upload.png"), full_page=True)
 
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Trained on").wait_for()
     _wait_idle(page)
     page.get_by_role("radio", name="Images", exact=True).click()
@@ -193,7 +193,8 @@ DESKTOP = {"viewport": {"width": 1400, "height": 1000}}
 
 def _roc_aurocs(pg) -> dict:
     """{method: 'AUROC 0.xxx'} from the legend of the ROC chart on the page."""
-    names = pg.locator(".js-plotly-plot text.legendtext").all_inner_texts()
+    pg.locator(".js-plotly-plot text.legendtext").filter(has_text="AUROC").first.wait_for()
+    names = pg.locator(".js-plotly-plot text.legendtext").all_text_contents()
     return {n.split(" (")[0].split(" · ")[0]: n.split("AUROC")[-1].strip(" =)") for n in names if "AUROC" in n}
 
 
@@ -203,7 +204,7 @@ def _nav(pg, title):
 
 
 def _upload_csv(pg, name, content):
-    pg.get_by_text("Upload", exact=True).click()
+    pg.locator("[data-testid='stRadio']").get_by_text("Upload", exact=True).click()
     data_uploader(pg).set_input_files(files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
     pg.get_by_text("Value meaning", exact=False).wait_for()
     _wait_idle(pg)
@@ -222,17 +223,18 @@ def test_newcomer_walk_with_a_csv_and_screenshots(server, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         ctx = browser.new_context(**DESKTOP, color_scheme="light", accept_downloads=True)
         pg = ctx.new_page()
-        pg.set_default_timeout(240_000)
+        pg.set_default_timeout(90_000)
         pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
 
         # 1. upload: α0 fits the file, the default Train works
         pg.goto(server + "/data")
         _upload_csv(pg, "cardio.csv", raw)
         pg.get_by_text("α0 set to 0.09", exact=False).wait_for()
-        pg.get_by_role("button", name="Train").click()
+        pg.get_by_role("button", name="Train", exact=True).click()
         pg.get_by_text("Trained on").wait_for()
         _wait_idle(pg)
         assert pg.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+        pg.screenshot(path=str(DOCS_SHOTS / "data_upload.png"), full_page=True)
         mine = _roc_aurocs(pg)
         assert {"Blind", "LOE-hard", "LOE-soft"} <= set(mine), mine
         link = pg.url
@@ -248,20 +250,20 @@ def test_newcomer_walk_with_a_csv_and_screenshots(server, tmp_path):
         pg.get_by_role("button", name="Run comparison").click()
         pg.get_by_text("Leaderboard ·").wait_for()
         _wait_idle(pg)
+        pg.screenshot(path=str(DOCS_SHOTS / "compare_upload.png"), full_page=True)
         theirs = _roc_aurocs(pg)
         for method in ("Blind", "LOE-hard", "LOE-soft"):
             assert theirs[method] == mine[method], (method, theirs, mine)
-        pg.screenshot(path=str(DOCS_SHOTS / "compare_upload.png"), full_page=True)
 
         # 3. the link in a new session: asks for the file, checks it, reproduces the run
         fresh = ctx.new_page()
-        fresh.set_default_timeout(240_000)
+        fresh.set_default_timeout(90_000)
         fresh.goto(link)
         fresh.get_by_text("reproduces a run on the file", exact=False).wait_for()
         _wait_idle(fresh)
         data_uploader(fresh).set_input_files(files=[{"name": "cardio.csv", "mimeType": "text/csv", "buffer": raw}])
         fresh.get_by_text("This is the file the link used", exact=False).wait_for()
-        fresh.get_by_role("button", name="Train").click()
+        fresh.get_by_role("button", name="Train", exact=True).click()
         fresh.get_by_text("Trained on").wait_for()
         _wait_idle(fresh)
         assert _roc_aurocs(fresh) == mine
@@ -286,7 +288,7 @@ def test_newcomer_walk_with_a_csv_and_screenshots(server, tmp_path):
             for device, opts in (("desktop", DESKTOP), ("phone", PHONE)):
                 ctx = browser.new_context(**opts, color_scheme=scheme)
                 pg = ctx.new_page()
-                pg.set_default_timeout(240_000)
+                pg.set_default_timeout(90_000)
                 pg.on("request", lambda r: outside.append(r.url)
                       if not r.url.startswith((server, "data:", "blob:")) else None)
                 suffix = f"{device}_{scheme}"
@@ -296,14 +298,15 @@ def test_newcomer_walk_with_a_csv_and_screenshots(server, tmp_path):
                 background = pg.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
                 rgb = [int(v) for v in background[background.index("(") + 1:-1].split(",")[:3]]
                 assert (sum(rgb) < 200) == (scheme == "dark"), background  # the theme follows the browser
-                domain = pg.locator(".js-plotly-plot").first.evaluate("e => e.layout.xaxis.domain")
-                assert (domain[1] - domain[0] > 0.9) == (device == "phone"), domain  # one panel per row on phones
+                rows = pg.locator(".js-plotly-plot").first.evaluate(
+                    "e => new Set(e.layout.annotations.filter(a => a.text.startsWith('(')).map(a => a.y)).size")
+                assert rows == (5 if device == "phone" else 1), rows  # one panel per row on phones
                 pg.screenshot(path=str(DOCS_SHOTS / f"toy_{suffix}.png"), full_page=True)
                 pg.goto(link)
                 _wait_idle(pg)
                 data_uploader(pg).set_input_files(files=[{"name": "cardio.csv", "mimeType": "text/csv", "buffer": raw}])
                 pg.get_by_text("This is the file the link used", exact=False).wait_for()
-                pg.get_by_role("button", name="Train").click()
+                pg.get_by_role("button", name="Train", exact=True).click()
                 pg.get_by_text("Trained on").wait_for()
                 _wait_idle(pg)
                 pg.screenshot(path=str(DOCS_SHOTS / f"data_{suffix}.png"), full_page=True)
