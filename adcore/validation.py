@@ -101,10 +101,6 @@ def check_fields(cls, d) -> dict:
                                         f"got {v!r} in {out[name]!r}")
     if "seeds" in out:
         out["seeds"] = [int(s) for s in out["seeds"]]
-    for s, params in out.get("strategy_params", {}).items():
-        if not isinstance(params, dict):
-            raise ConfigError("strategy_params", f"must map each strategy name to an object of its parameters, "
-                                                 f"e.g. {{\"iad\": {{\"rounds\": 3}}}}; got {s!r}: {params!r}")
     return out
 
 
@@ -177,7 +173,8 @@ def check_config(cfg) -> None:
             raise ConfigError(name, f"must be an object of settings; got {getattr(cfg, name)!r}")
     for s, params in cfg.strategy_params.items():
         if not isinstance(params, dict):
-            raise ConfigError("strategy_params", f"the parameters of {s!r} must be an object; got {params!r}")
+            raise ConfigError("strategy_params", f"must map each strategy name to an object of its parameters, "
+                                                 f"e.g. {{\"iad\": {{\"rounds\": 3}}}}; got {s!r}: {params!r}")
 
 
 def diverged_text(config, members, epoch: int, bad: list[int]) -> str:
