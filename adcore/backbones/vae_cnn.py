@@ -6,9 +6,6 @@ follows, with biases); ``vae_fmnist`` / ``vae_mnist`` are the paper's own varian
 """
 from __future__ import annotations
 
-import torch
-from torch import nn
-
 from adcore.backbones.cnn import ARCH_PARAMS, ConvBackbone, LeNetDecoder, LeNetEncoder, resolve_arch
 from adcore.backbones.dpvae import DPVAE, DualPrior
 from adcore.backbones.vae import VAE
@@ -31,7 +28,8 @@ def _image_params(params) -> tuple:
 
 
 class _ConvVAE(ConvBackbone):
-    """LeNet encoder (outputs μ and log σ²), mirrored decoder, and an optional second (outlier) encoder."""
+    """LeNet encoder (outputs μ and log σ²), mirrored decoder, and an optional second (outlier) encoder;
+    mixed in before :class:`~adcore.backbones.vae.VAE`, whose loss code it uses."""
 
     def __init__(self, input_shape, seeds, **hp):
         ConvBackbone.__init__(self, input_shape, seeds, **hp)
@@ -39,8 +37,7 @@ class _ConvVAE(ConvBackbone):
         self.latent = hp["latent_dim"] or self.arch["dense"][-1]
         self.encoder = LeNetEncoder(self.gens, self.input_shape, self.arch, out_dim=2 * self.latent)
         self.decoder = LeNetDecoder(self.gens, self.encoder, self.latent, self.arch)
-        if hp["likelihood"] == "gaussian" and hp["obs_sigma"] <= 0:
-            self.sigma_raw = nn.Parameter(torch.full((self.n_models, 1, self.n_features), 0.5413))
+        self._init_sigma()  # VAE's
         if hp["outlier_encoder"] == "separate":
             self.outlier_encoder = LeNetEncoder(self.gens, self.input_shape, self.arch, out_dim=2 * self.latent)
         self._kl_scale = 1.0
