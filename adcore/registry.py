@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+MAX_WIDTH = 4096  # units or channels of one layer (a tuple parameter), so that a setting cannot ask for GBs
+MAX_LAYERS = 16
+
+
 @dataclass(frozen=True)
 class Param:
     """One tunable parameter: its default, type, valid range or choices, and help."""
@@ -29,8 +33,17 @@ class Param:
         """Return ``value`` converted to this parameter's type, or raise ``ValueError``."""
         if value is None and self.default is None:
             return None
-        if self.type is tuple:
-            value = tuple(value) if not isinstance(value, str) else tuple(int(v) for v in value.split(",") if v)
+        if self.type is tuple:  # layer sizes / channel counts: whole numbers 1 … MAX_WIDTH
+            items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) \
+                else [value]
+            try:
+                value = tuple(None if isinstance(v, bool) or float(v) != int(float(v)) else int(float(v))
+                              for v in items if str(v).strip())
+            except (TypeError, ValueError, OverflowError):
+                value = (None,)
+            if None in value or any(not 1 <= v <= MAX_WIDTH for v in value) or len(value) > MAX_LAYERS:
+                raise ValueError(f"parameter {self.name!r} must be up to {MAX_LAYERS} whole numbers from 1 to "
+                                 f"{MAX_WIDTH} (layer sizes, e.g. 64,32); got {items!r}")
         elif self.type is bool and isinstance(value, str):
             value = value.lower() in ("1", "true", "yes", "on")
         else:
