@@ -152,7 +152,8 @@ if st.session_state.get("sens_pending") == skey and sup.STORE.get(repr(skey)) is
     start = time.perf_counter()
 
     def progress(done, total):
-        bar.progress(done / total, text=f"run {done} of {total} · {time.perf_counter() - start:.0f} s")
+        seconds = time.perf_counter() - start
+        bar.progress(done / total, text=f"run {done} of {total} · {seconds:.0f} s" + _ui.eta_text(done, total, seconds))
 
     try:
         rows = run_study(None, progress=progress)

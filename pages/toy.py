@@ -211,7 +211,7 @@ def contours():
     epoch = st.select_slider("Epoch", rec, key="toy_epoch")
     fig = plots.toy_contours(result, grid, rec.index(epoch), show_flags=show_flags, log_scale=log_scale,
                              title=f"Anomaly-score contours after epoch {epoch} of {rec[-1]}",
-                             cols=1 if phone else 5, height_per_row=380 if phone else None)
+                             cols=1 if phone else 5, height_per_row=340 if phone else None)
     _views.chart(fig, key="toy_contours")
 
 

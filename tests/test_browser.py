@@ -188,7 +188,15 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
          "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
                        "Gecko) Version/17.0 Mobile/15E148 Safari/604.1"}
-DESKTOP = {"viewport": {"width": 1400, "height": 1000}}
+DESKTOP = {"viewport": {"width": 1400, "height": 1500}}
+
+
+def _shot(pg, name: str, anchor: str | None = None):
+    """A screenshot of the viewport (Streamlit scrolls inside the page), scrolled to ``anchor``'s text."""
+    if anchor:
+        pg.get_by_text(anchor, exact=False).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        pg.wait_for_timeout(500)
+    pg.screenshot(path=str(DOCS_SHOTS / f"{name}.png"))
 
 
 def _roc_aurocs(pg) -> dict:
@@ -210,7 +218,19 @@ def _upload_csv(pg, name, content):
     _wait_idle(pg)
 
 
-def test_newcomer_walk_with_a_csv_and_screenshots(server, tmp_path):
+def _train_from_link(pg, link, raw):
+    """Open a run's link in a new session: it asks for the file; upload it, see it checked, train."""
+    pg.goto(link)
+    pg.get_by_text("reproduces a run on the file", exact=False).wait_for()
+    _wait_idle(pg)
+    data_uploader(pg).set_input_files(files=[{"name": "cardio.csv", "mimeType": "text/csv", "buffer": raw}])
+    pg.get_by_text("This is the file the link used", exact=False).wait_for()
+    pg.get_by_role("button", name="Train", exact=True).click()
+    pg.get_by_text("Trained on").wait_for()
+    _wait_idle(pg)
+
+
+def test_newcomer_walk_with_a_csv_and_screenshots(page, server):
     import io
 
     import pandas as pd
@@ -219,105 +239,90 @@ def test_newcomer_walk_with_a_csv_and_screenshots(server, tmp_path):
     raw = medical_csv()
     outside = []
     DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        ctx = browser.new_context(**DESKTOP, color_scheme="light", accept_downloads=True)
-        pg = ctx.new_page()
-        pg.set_default_timeout(90_000)
-        pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
+    browser = page.context.browser  # the module's browser: one Playwright per process
+    ctx = browser.new_context(**DESKTOP, color_scheme="light", accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(90_000)
+    pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
 
-        # 1. upload: α0 fits the file, the default Train works
-        pg.goto(server + "/data")
-        _upload_csv(pg, "cardio.csv", raw)
-        pg.get_by_text("α0 set to 0.09", exact=False).wait_for()
-        pg.get_by_role("button", name="Train", exact=True).click()
-        pg.get_by_text("Trained on").wait_for()
-        _wait_idle(pg)
-        assert pg.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
-        pg.screenshot(path=str(DOCS_SHOTS / "data_upload.png"), full_page=True)
-        mine = _roc_aurocs(pg)
-        assert {"Blind", "LOE-hard", "LOE-soft"} <= set(mine), mine
-        link = pg.url
-        assert "data=cardio.csv" in link and "fp=" in link
+    # 1. upload: α0 fits the file, the default Train works
+    pg.goto(server + "/data")
+    _upload_csv(pg, "cardio.csv", raw)
+    pg.get_by_text("α0 set to 0.09", exact=False).wait_for()
+    pg.get_by_role("button", name="Train", exact=True).click()
+    pg.get_by_text("Trained on").wait_for()
+    _wait_idle(pg)
+    assert pg.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+    _shot(pg, "data_upload", "Value meaning")
+    mine = _roc_aurocs(pg)
+    assert {"Blind", "LOE-hard", "LOE-soft"} <= set(mine), mine
+    link = pg.url
+    assert "data=cardio.csv" in link and "fp=" in link
 
-        # 2. Compare on the same data, one seed: the same numbers
-        _nav(pg, "Compare")
-        pg.get_by_text("Settings from", exact=False).first.wait_for()
-        slider = pg.locator("[data-testid='stSlider']").filter(has_text="Seeds per method").get_by_role("slider")
-        slider.focus()
-        pg.keyboard.press("Home")
-        _wait_idle(pg)
-        pg.get_by_role("button", name="Run comparison").click()
-        pg.get_by_text("Leaderboard ·").wait_for()
-        _wait_idle(pg)
-        pg.screenshot(path=str(DOCS_SHOTS / "compare_upload.png"), full_page=True)
-        theirs = _roc_aurocs(pg)
-        for method in ("Blind", "LOE-hard", "LOE-soft"):
-            assert theirs[method] == mine[method], (method, theirs, mine)
+    # 2. Compare on the same data, one seed: the same numbers
+    _nav(pg, "Compare")
+    pg.get_by_text("Settings from", exact=False).first.wait_for()
+    slider = pg.locator("[data-testid='stSlider']").filter(has_text="Seeds per method").get_by_role("slider")
+    slider.focus()
+    pg.keyboard.press("Home")
+    _wait_idle(pg)
+    pg.get_by_role("button", name="Run comparison").click()
+    pg.get_by_text("Leaderboard ·").wait_for()
+    _wait_idle(pg)
+    _shot(pg, "compare_upload")
+    theirs = _roc_aurocs(pg)
+    for method in ("Blind", "LOE-hard", "LOE-soft"):
+        assert theirs[method] == mine[method], (method, theirs, mine)
 
-        # 3. the link in a new session: asks for the file, checks it, reproduces the run
-        fresh = ctx.new_page()
-        fresh.set_default_timeout(90_000)
-        fresh.goto(link)
-        fresh.get_by_text("reproduces a run on the file", exact=False).wait_for()
-        _wait_idle(fresh)
-        data_uploader(fresh).set_input_files(files=[{"name": "cardio.csv", "mimeType": "text/csv", "buffer": raw}])
-        fresh.get_by_text("This is the file the link used", exact=False).wait_for()
-        fresh.get_by_role("button", name="Train", exact=True).click()
-        fresh.get_by_text("Trained on").wait_for()
-        _wait_idle(fresh)
-        assert _roc_aurocs(fresh) == mine
+    # 3. the link in a new session: asks for the file, checks it, reproduces the run
+    fresh = ctx.new_page()
+    fresh.set_default_timeout(90_000)
+    _train_from_link(fresh, link, raw)
+    assert _roc_aurocs(fresh) == mine
 
-        # 4. the scores CSV joins back to the upload's rows
-        fresh.get_by_role("radio", name="Downloads", exact=True).click()
-        _wait_idle(fresh)
-        with fresh.expect_download() as dl:
-            fresh.get_by_role("button", name="Scores of every row (CSV)").click()
-        scores = pd.read_csv(dl.value.path())
-        upload = pd.read_csv(io.BytesIO(raw))
-        for _, part in scores.groupby(["strategy", "seed"]):
-            assert sorted(part["row"]) == list(range(len(upload)))
-            joined = part.set_index("row").join(upload)
-            assert (joined["y_true"] == joined["label"]).all()
-            assert set(part["split"]) == {"train", "test"}
-        fresh.close()
-        ctx.close()
+    # 4. the scores CSV joins back to the upload's rows
+    fresh.get_by_role("radio", name="Downloads", exact=True).click()
+    _wait_idle(fresh)
+    with fresh.expect_download() as dl:
+        fresh.get_by_role("button", name="Scores of every row (CSV)").click()
+    scores = pd.read_csv(dl.value.path())
+    upload = pd.read_csv(io.BytesIO(raw))
+    for _, part in scores.groupby(["strategy", "seed"]):
+        assert sorted(part["row"]) == list(range(len(upload)))
+        joined = part.set_index("row").join(upload)
+        assert (joined["y_true"] == joined["label"]).all()
+        assert set(part["split"]) == {"train", "test"}
+    fresh.close()
+    ctx.close()
 
-        # 5. every page in light and dark, desktop and phone; nothing fetched from outside the server
-        for scheme in ("light", "dark"):
-            for device, opts in (("desktop", DESKTOP), ("phone", PHONE)):
-                ctx = browser.new_context(**opts, color_scheme=scheme)
-                pg = ctx.new_page()
-                pg.set_default_timeout(90_000)
-                pg.on("request", lambda r: outside.append(r.url)
-                      if not r.url.startswith((server, "data:", "blob:")) else None)
-                suffix = f"{device}_{scheme}"
-                pg.goto(server + "/")
+    # 5. every page in light and dark, desktop and phone; nothing fetched from outside the server
+    for scheme in ("light", "dark"):
+        for device, opts in (("desktop", DESKTOP), ("phone", PHONE)):
+            ctx = browser.new_context(**opts, color_scheme=scheme)
+            pg = ctx.new_page()
+            pg.set_default_timeout(90_000)
+            pg.on("request", lambda r: outside.append(r.url)
+                  if not r.url.startswith((server, "data:", "blob:")) else None)
+            suffix = f"{device}_{scheme}"
+            pg.goto(server + "/")
+            pg.locator(".js-plotly-plot").first.wait_for()
+            _wait_idle(pg)
+            background = pg.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+            rgb = [int(v) for v in background[background.index("(") + 1:-1].split(",")[:3]]
+            assert (sum(rgb) < 200) == (scheme == "dark"), background  # the theme follows the browser
+            rows = pg.locator(".js-plotly-plot").first.evaluate(
+                "e => new Set(e.layout.annotations.filter(a => a.text.startsWith('(')).map(a => a.y)).size")
+            assert rows == (5 if device == "phone" else 1), rows  # one panel per row on phones
+            _shot(pg, f"toy_{suffix}", "Anomaly-score contours" if device == "phone" else None)
+            _train_from_link(pg, link, raw)
+            _shot(pg, f"data_{suffix}", "Samples" if device == "desktop" else "Trained on")
+            for path, button, ready in (("compare?epochs=20", "Run comparison", "Leaderboard ·"),
+                                        ("sensitivity?epochs=20", "Run 4 trainings", "Contamination sweep")):
+                pg.goto(f"{server}/{path}")
+                pg.get_by_role("button", name=button).click()
+                pg.get_by_text(ready).first.wait_for()
                 pg.locator(".js-plotly-plot").first.wait_for()
                 _wait_idle(pg)
-                background = pg.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
-                rgb = [int(v) for v in background[background.index("(") + 1:-1].split(",")[:3]]
-                assert (sum(rgb) < 200) == (scheme == "dark"), background  # the theme follows the browser
-                rows = pg.locator(".js-plotly-plot").first.evaluate(
-                    "e => new Set(e.layout.annotations.filter(a => a.text.startsWith('(')).map(a => a.y)).size")
-                assert rows == (5 if device == "phone" else 1), rows  # one panel per row on phones
-                pg.screenshot(path=str(DOCS_SHOTS / f"toy_{suffix}.png"), full_page=True)
-                pg.goto(link)
-                _wait_idle(pg)
-                data_uploader(pg).set_input_files(files=[{"name": "cardio.csv", "mimeType": "text/csv", "buffer": raw}])
-                pg.get_by_text("This is the file the link used", exact=False).wait_for()
-                pg.get_by_role("button", name="Train", exact=True).click()
-                pg.get_by_text("Trained on").wait_for()
-                _wait_idle(pg)
-                pg.screenshot(path=str(DOCS_SHOTS / f"data_{suffix}.png"), full_page=True)
-                for path, button, ready in (("compare?epochs=20", "Run comparison", "Leaderboard ·"),
-                                            ("sensitivity?epochs=20", "Run 4 trainings", "Contamination sweep")):
-                    pg.goto(f"{server}/{path}")
-                    pg.get_by_role("button", name=button).click()
-                    pg.get_by_text(ready).first.wait_for()
-                    pg.locator(".js-plotly-plot").first.wait_for()
-                    _wait_idle(pg)
-                    pg.screenshot(path=str(DOCS_SHOTS / f"{path.split('?')[0]}_{suffix}.png"), full_page=True)
-                ctx.close()
-        browser.close()
+                _shot(pg, f"{path.split('?')[0]}_{suffix}", ready if device == "phone" else None)
+            ctx.close()
     assert not outside, outside[:5]  # favicon, fonts and scripts are all served by the app
