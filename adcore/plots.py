@@ -75,7 +75,7 @@ def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool =
     cols = min(cols, n)
     rows = math.ceil(n / cols)
     height_per_row = height_per_row or {1: 520, 2: 440, 3: 340, 4: 280}.get(cols, 240)
-    gap_x, gap_y = 0.02, 0.16 if rows > 1 else 0.0
+    gap_x, gap_y = 0.02, 80 / (height_per_row * rows + 110) if rows > 1 else 0.0  # ~80 px for colour bar + title
     w = (1 - gap_x * (cols - 1)) / cols
     h = (1 - gap_y * (rows - 1)) / rows
     tf = (lambda v: np.log10(np.maximum(v, 1e-12))) if log_scale else (lambda v: v)  # noqa: E731

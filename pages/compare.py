@@ -213,7 +213,7 @@ c[0].download_button("Runs (CSV)", lambda: sup.runs_csv(result.runs), "compariso
 c[1].download_button("Leaderboard + config (JSON)", lambda: json.dumps(
     {"config": result.config.to_dict(), "leaderboard": rows, "runs": result.runs}, indent=2, default=str),
     "comparison.json", "application/json", key="cmp_dl_json", on_click="ignore", icon=":material/data_object:")
-c[2].download_button("Scores + labels (CSV)", lambda: sup.scores_csv(result), "comparison_scores.csv", "text/csv",
+c[2].download_button("Scores of every row (CSV)", lambda: sup.scores_csv(result), "comparison_scores.csv", "text/csv",
                      key="cmp_dl_scores", on_click="ignore", icon=":material/table_view:")
 c[3].download_button("ROC + leaderboard (HTML)", lambda: sup.report_html(title, board, [roc]),
                      "comparison.html", "text/html", key="cmp_dl_html", on_click="ignore",
