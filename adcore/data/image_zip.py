@@ -170,7 +170,7 @@ def load_image_zip(source, normal_class=None, size=None, channels="auto", l1_nor
                 img = open_image(_read_entry(zf, info), label)
                 pixels += img.width * img.height
                 if pixels > max_pixels:
-                    raise DataError(f"the images of {name} hold more than {max_pixels / 1e6:.0f} megapixels in "
+                    raise DataError(f"the images of {name} hold more than {max_pixels / 1e6:,.0f} megapixels in "
                                     f"all (reached at {label}); upload fewer or smaller images (they are resized "
                                     "to a small size anyway)")
                 images.append(img)

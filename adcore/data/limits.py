@@ -16,7 +16,7 @@ MAX_FILE_BYTES = 500 * 2**20  # a file or an upload as stored (Streamlit's serve
 MAX_DECODED_BYTES = 1024 * 2**20  # arrays after unpacking (npz members, gunzipped IDX, decoded .mat)
 MAX_VALUES = 100_000_000  # rows × columns (or n × C × H × W) of the features: 400 MB as float32
 MAX_CLASS_LABEL = 9_999  # class labels of multi-class data are whole numbers 0 … MAX_CLASS_LABEL
-MAX_TOTAL_PIXELS = 250_000_000  # decoded pixels of all images of a zip together (each is resized right away)
+MAX_TOTAL_PIXELS = 1_000_000_000  # decoded pixels of all images of a zip (bounds the time: each is resized right away)
 MAX_TRAIN_BYTES = 4 * 2**30  # estimated memory of one training run (data × members + activations)
 
 
@@ -94,5 +94,5 @@ def describe() -> str:
 
     return (f"Limits: files up to {MAX_FILE_BYTES / 2**20:.0f} MB (zip archives {MAX_ZIP_BYTES / 2**20:.0f} MB), "
             f"{MAX_VALUES / 1e6:.0f} million values (rows × columns), {MAX_DECODED_BYTES / 2**30:.0f} GB unpacked, "
-            f"images up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels each and {MAX_TOTAL_PIXELS / 1e6:.0f} in all, "
+            f"images up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels each and {MAX_TOTAL_PIXELS / 1e6:,.0f} in all, "
             f"class labels 0–{MAX_CLASS_LABEL:,}, about {MAX_TRAIN_BYTES / 2**30:.0f} GB of memory per run.")
