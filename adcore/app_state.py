@@ -122,7 +122,9 @@ SETTING_NAMES = {"data": "data", "data_options": "data options", "protocol": "pr
                  "backbone_params": "backbone parameters", "strategies": "strategies",
                  "strategy_params": "strategy parameters", "seeds": "seeds", "epochs": "epochs",
                  "batch_size": "batch size", "lr": "learning rate", "device": "device",
-                 "shortage": "if anomalies run out"}
+                 "shortage": "if anomalies run out", "n_labeled": "labelled anomalies",
+                 "labeled_ratio": "labelled ratio γ_l", "labeled_batch": "labelled anomalies per batch",
+                 "oe": "outlier-exposure set", "oe_n": "outlier-exposure samples", "method": "method"}
 
 
 def changed_settings(cfg: ExperimentConfig, other: ExperimentConfig, skip=()) -> list[str]:

@@ -199,6 +199,11 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
                          shortage=cfg.shortage, n_labeled=cfg.n_labeled, labeled_ratio=cfg.labeled_ratio,
                          oe=oe, oe_n=cfg.oe_n, standardize=standardize, **cfg.protocol_options)
               for seed in cfg.seeds]
+    if not any(STRATEGIES.get(s).uses_labels for s in cfg.strategies):
+        for split in splits:  # nothing trains on labelled anomalies: they leave the data (they come last, so the
+            if split.train.labeled is not None and split.train is not split.test:  # rest trains as without them)
+                split.train = split.train.subset(np.flatnonzero(~split.train.labeled))
+                split.train.labeled = None
     needs_labels = [s for s in cfg.strategies if STRATEGIES.get(s).needs_labels]
     if needs_labels and splits[0].train.y is None:
         raise DataError(f"strategy {needs_labels[0]!r} needs the true labels, and this data has none")

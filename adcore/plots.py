@@ -20,7 +20,7 @@ FLAG = "#111111"
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
            "#ccb974", "#64b5cd")
 NAMES = {"blind": "Blind", "refine": "Refine", "loe_soft": "LOE-soft", "loe_hard": "LOE-hard",
-         "gtruth": "G-truth", "iad": "IAD"}
+         "gtruth": "G-truth", "iad": "IAD", "sad": "SAD", "pu": "PU", "soel": "SOEL"}
 STRATEGY_COLORS = {"blind": "#7f7f7f", "refine": "#ff7f0e", "loe_soft": "#2ca02c", "loe_hard": "#1f77b4",
                    "gtruth": "#9467bd", "iad": "#8c564b"}
 CONTOUR_SCALE = [[0.0, "#fffdf3"], [0.4, "#e3eef8"], [0.75, "#a9c9e6"], [1.0, "#5b8fc4"]]
@@ -386,7 +386,7 @@ def embedding_scatter(coords, color, kind: str = "label", title: str = "", note:
     if marked is not None and np.asarray(marked).any():
         m = np.asarray(marked, bool)
         fig.add_trace(go.Scattergl(x=coords[m, 0], y=coords[m, 1], mode="markers", customdata=ids[m],
-                                   name=f"labelled anomaly ({int(m.sum())})",
+                                   name=f"of which labelled ({int(m.sum())})",
                                    marker=dict(symbol="circle-open", color="#111", size=10, line=dict(width=1.5))))
     if note:
         fig.add_annotation(text=note, showarrow=False, x=0, y=1.0, xref="paper", yref="paper", yanchor="bottom",

@@ -14,8 +14,15 @@ def label_values(labels: pd.Series) -> list[tuple[str, int]]:
 
 
 def anomaly_value_default(values: list[tuple[str, int]]) -> str | None:
-    """The value to read as "anomaly": the rarest one (anomalies are the minority)."""
-    return values[0][0] if values else None
+    """The value to read as "anomaly": the rarest one (anomalies are the minority); with three or more
+    values, 1 when it is a minority (the usual coding; the rarest is then often the known anomalies)."""
+    if not values:
+        return None
+    total = sum(n for _, n in values)
+    ones = dict(values).get("1")
+    if len(values) > 2 and ones is not None and ones < total / 2:
+        return "1"
+    return values[0][0]
 
 
 def label_problem(column: str, values: list[tuple[str, int]]) -> str | None:

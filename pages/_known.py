@@ -45,6 +45,9 @@ def known_anomalies(ds, protocol: str, upload, protocol_options: dict | None = N
     if not labelled:
         st.caption("Labelled anomalies need labelled data (or classes).")
         return fields, None
+    if ds.labeled is not None and ds.labeled.any():
+        st.caption(f"The file marks **{int(ds.labeled.sum())}** known anomalies: they always train as labelled "
+                   "anomalies; the choice below adds more, drawn from its other anomalies.")
     oe_ds = None
     if mode == "count":
         st.session_state.setdefault("data_n_labeled", 10)
@@ -110,16 +113,18 @@ def method_preset(kind: str) -> None:
                       "PUSVDD = deepsvdd + pu, …); the strategies sad, pu and soel use the labelled anomalies")
 
 
-def label_note(fields: dict, strategies: list[str]) -> None:
-    """Say when labelled anomalies are set but no chosen strategy uses them, or the reverse."""
+def label_note(fields: dict, strategies: list[str], ds=None) -> None:
+    """Say when labelled anomalies are set (in the sidebar or by the file) but no chosen strategy uses them,
+    or the reverse."""
     from adcore.registry import STRATEGIES
 
     using = [s for s in strategies if STRATEGIES.get(s).uses_labels]
-    has = bool(fields["n_labeled"] or fields["labeled_ratio"] or (fields["oe"] and fields["oe_n"] != 0))
+    in_file = ds is not None and ds.labeled is not None and bool(ds.labeled.any())
+    has = bool(fields["n_labeled"] or fields["labeled_ratio"] or (fields["oe"] and fields["oe_n"] != 0) or in_file)
     if has and not using:
         st.info("Known anomalies are set, but none of the chosen strategies uses them (sad, pu and soel do): "
                 "the strategies leave them out of training.", icon=":material/info:")
     elif using and not has:
-        st.info(f"{', '.join(using)} train(s) on labelled anomalies: set some under *Known anomalies* in the "
-                "sidebar (without them sad is Blind, pu and soel train on the unlabelled data alone).",
-                icon=":material/info:")
+        st.info(f"{', '.join(using)} {'trains' if len(using) == 1 else 'train'} on labelled anomalies: set some "
+                "under *Known anomalies* in the sidebar (without them sad is Blind, pu and soel train on the "
+                "unlabelled data alone).", icon=":material/info:")

@@ -56,7 +56,11 @@ SETTING_KEYS = (  # the pages' setting widgets, kept when another page runs (Str
     "toy_n", "toy_alpha", "toy_backbone", "toy_strategies", "toy_epoch", "toy_seed", "toy_batch", "toy_lr", "toy_bb_",
     "toy_sp_", "toy_flags", "toy_log",
     "sens_data", "sens_backbone", "sens_seeds", "sens_epochs", "sens_device", "sens_rounds", "sens_study",
-    "sens_alpha0s", "sens_alphas", "sens_taus", "sens_strategies")
+    "sens_alpha0s", "sens_alphas", "sens_taus", "sens_strategies",
+    # labelled anomalies and named methods
+    "data_known", "data_n_labeled", "data_labeled_", "data_oe_", "data_method_preset",
+    "cmp_mode", "cmp_methods", "cmp_n_labeled", "sens_counts", "sens_pu_alphas", "sens_n_labeled", "sens_methods_",
+    "sens_pool_alpha0")
 
 
 def keep_settings() -> None:
@@ -175,12 +179,12 @@ def adopted(page: str, exp: dict) -> None:
 PAGE_NAMES = {"data": "Your data", "cmp": "Compare", "toy": "Toy playground", "sens": "Sensitivity"}
 
 
-def stale_note(shown, current) -> None:
+def stale_note(shown, current, action: str = "Train again") -> None:
     """A mark over results whose settings differ from the sidebar's: which ones, and what to press."""
     changed = sup.changed_settings(current, shown)
     if changed:
         st.warning(f"Settings changed since these results ({', '.join(changed)}): they show the earlier run. "
-                   "Train again to see the new settings.", icon=":material/update:")
+                   f"{action} to see the new settings.", icon=":material/update:")
 
 
 # ---------------------------------------------------------------- settings from the registry

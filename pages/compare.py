@@ -31,7 +31,8 @@ SETTINGS = {  # widget → its value in a config (the sidebar shows the config i
     "cmp_batch": lambda c: int(c.batch_size or 128), "cmp_lr": lambda c: float(c.lr),
     "cmp_shortage": lambda c: c.shortage, "cmp_n_labeled": lambda c: int(c.n_labeled)}
 SHOWN = ("protocol", "alpha0", "backbone", "epochs", "batch_size", "lr", "shortage")
-MODES = {"strategies": "Strategies on one backbone", "methods": "Named methods"}
+MODES = {"strategies": "Strategies", "methods": "Named methods"}
+METHOD_FIELDS = ("method", "backbone", "backbone_params", "strategies", "strategy_params")  # each method's own
 DEFAULT_METHODS = ("DeepSVDD", "LOE", "DeepSAD", "SOEL", "PUSVDD", "HSC", "IsolationForest")
 
 
@@ -54,11 +55,12 @@ _ui.init_from_query(PAGE, DEFAULTS, {
     **SETTINGS})
 
 st.title("Compare methods")
-st.markdown("Several strategies, each trained with several seeds, on one data set. The leaderboard gives mean ± "
-            "standard deviation over seeds; **sig.** is a two-sided paired t-test against Blind over the same "
-            "seeds (same training set and initial weights per seed): `*` p < 0.05, `**` p < 0.01, `n.s.` not "
-            "significant. (A t-test rather than Wilcoxon: with 3-5 seeds, Wilcoxon's exact p never drops below "
-            "0.0625.)")
+st.markdown("Several strategies on one backbone, or several **named methods** (Deep SAD, PUSVDD, HSC, Isolation "
+            "Forest, … each with its own backbone), each trained with several seeds on the same splits of one data "
+            "set. The leaderboard gives mean ± standard deviation over seeds; **sig.** is a two-sided paired t-test "
+            "against the baseline (Blind, or the first named method) over the same seeds (same training set and "
+            "initial weights per seed): `*` p < 0.05, `**` p < 0.01, `n.s.` not significant. (A t-test rather than "
+            "Wilcoxon: with 3-5 seeds, Wilcoxon's exact p never drops below 0.0625.)")
 
 options = dict(DATASETS)
 if exp is not None:
@@ -90,8 +92,9 @@ with st.sidebar:
                                  help="named methods: each its own backbone and strategy, all on the same splits; "
                                       "the first is the baseline of the paired test")
         n_labeled = st.number_input("Labelled anomalies", 0, 1_000_000, key="cmp_n_labeled",
-                                    help="known anomalies on top of the unlabelled data (contamination α0); the "
-                                         "semi-supervised methods train on them, the others leave them out")
+                                    help="known anomalies on top of the unlabelled data (contamination α0), in "
+                                         "addition to any the file marks itself; the semi-supervised methods train "
+                                         "on them, the others leave them out")
         backbone, strategies = base.backbone, list(base.strategies)
     else:
         backbone = _ui.backbone_select("cmp_backbone", kind, default=base.backbone)
@@ -114,7 +117,8 @@ if mode == "strategies" and "blind" not in strategies:
 if mode == "methods" and not methods:
     st.info("Choose at least one method.")
     st.stop()
-if mode == "methods" and not n_labeled and not base.labeled_ratio and not base.oe:
+if mode == "methods" and not n_labeled and not base.labeled_ratio and not base.oe and \
+        "known_value" not in base.data_options:
     st.caption("No labelled anomalies: the semi-supervised methods (Deep SAD, PU, SOEL, HSC, …) then train like "
                "their unsupervised base. Set some in the sidebar to see what they add.")
 dataset, fp = (exp["dataset"], exp["fingerprint"]) if shared_data else (None, "")
@@ -137,7 +141,8 @@ if shared_data and changed:  # the change travels back: one experiment state for
     changed = []
 notes = changed + (_ui.changed_elsewhere(exp, "") if shared_data else [])
 with st.sidebar:
-    st.caption(f"Settings from {source}: {sup.settings_text(cfg, SHOWN)}."
+    st.caption(f"Settings from {source}: "
+               f"{sup.settings_text(cfg, [n for n in SHOWN if n != 'backbone' or mode == 'strategies'])}."
                + (f" **Changed:** {', '.join(notes)}." if notes else "")
                + " Methods and seeds are this page's.")
 _ui.sync_query(cfg, DEFAULTS)
@@ -178,12 +183,16 @@ if result is None:
         st.caption(f"{len(stored)} models trained with these settings on {stored[0]['device']} ({when}). The store "
                    "keeps metrics, not models: press **Run comparison** for ROC curves, downloads and latent views.")
     else:
-        st.caption("Press **Run comparison**. Defaults: the toy preset, 4 methods × 3 seeds, 100 epochs (seconds).")
+        st.caption("Press **Run comparison**." + (" Defaults: the toy preset, 4 methods × 3 seeds, 100 epochs "
+                                                   "(seconds)." if cfg.data == "toy" and mode == "strategies" else ""))
     st.stop()
 
 named = len(result.config.method or "") > 0  # a run of named methods (adcore.methods.combine)
 baseline = result.members[0].strategy if named else "blind"
 rows = sup.leaderboard(result, baseline=baseline)
+if named:  # the order the methods were chosen in, the baseline first
+    chosen = list(dict.fromkeys(m.strategy for m in result.members))
+    rows.sort(key=lambda r: chosen.index(r["strategy"]))
 versus = baseline if named else "Blind"
 board = pd.DataFrame([{
     "method": plots.display_name(r["strategy"]), "seeds": r["seeds"],
@@ -196,7 +205,11 @@ title = (f"Leaderboard · {options.get(result.config.data, result.config.data)} 
          + (f" · {result.splits[0].info['n_labeled']} labelled anomalies" if result.splits[0].info.get("n_labeled")
             else ""))
 st.subheader(title)
-_ui.stale_note(result.config, cfg)
+if named and mode == "methods" and result.config.method != ", ".join(methods):
+    st.warning(f"These results are of {result.config.method}; the methods chosen now differ. Press **Run "
+               "comparison** to see them.", icon=":material/update:")
+_ui.stale_note(replace(result.config, **{f: getattr(cfg, f) for f in METHOD_FIELDS}) if named else result.config,
+               cfg, "Press **Run comparison**")
 st.dataframe(board, hide_index=True, column_config={
     "fit s": st.column_config.NumberColumn(format="%.2f", help="training seconds per model (stacked runs share)")})
 st.caption(f"{len(result.members)} models trained together in {result.seconds:.1f} s on {sup.device_text(result)}.")

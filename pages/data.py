@@ -291,7 +291,7 @@ with st.sidebar:
     protocol = st.selectbox("Protocol", protocols, key="data_protocol")
     protocol_options = _images.class_roles(ds, protocol) if protocol in CLASS_PROTOCOLS else {}
     largest = sup.largest_alpha0(ds, ExperimentConfig(protocol=protocol, protocol_options=protocol_options))
-    checked = [fingerprint or data_name, protocol, protocol_options]
+    checked = [fingerprint or data_name, protocol, protocol_options, data_options]
     if st.session_state.get("data_alpha0_checked") != checked:  # new data or protocol: make the default work
         st.session_state["data_alpha0_checked"] = checked
         if largest is not None and st.session_state["data_alpha0"] > largest and \
@@ -349,7 +349,7 @@ try:
 except ValueError as err:
     st.error(f"Impossible settings: {err}")
     st.stop()
-_known.label_note(known, strategies)
+_known.label_note(known, strategies, ds)
 _ui.sync_query(cfg, DEFAULTS, {"fp": fingerprint} if fingerprint else None)
 _ui.share_experiment(PAGE, cfg, ds, fingerprint)  # Compare starts from this data and these settings
 if news is not None and (elsewhere := _ui.changed_elsewhere(news, PAGE)):

@@ -75,6 +75,7 @@ try:
         st.session_state.setdefault(f"sens_methods_{study}", default_methods)
         methods = st.multiselect("Methods", list(METHODS), key=f"sens_methods_{study}",
                                  help="named methods (backbone + strategy); unsupervised ones ignore the labels")
+        st.caption("Each named method brings its own backbone (the sidebar's backbone is not used here).")
         if not methods:
             raise ValueError("choose at least one method")
         strategies = ["blind"]
@@ -182,8 +183,9 @@ elif study == "matrix":
 elif study == "labels":
     _views.chart(plots.sweep_figure(rows, "n_labeled", metric, title="Gain from a few labelled anomalies",
                                     x_title="labelled anomalies in training"), key="sens_labels")
-    st.caption("Unsupervised methods (Deep SVDD, LOE, IF, …) leave labelled anomalies out of training: their line "
-               "shows what the unlabelled data alone gives.")
+    st.caption("Unsupervised methods (Deep SVDD, LOE, IF, …) leave labelled anomalies out of training and train "
+               "exactly as without them; their line moves only because the labelled anomalies are taken from the "
+               "data's anomalies and so leave the test set.")
 elif study == "pu_alpha":
     _views.chart(plots.sweep_figure(rows, "alpha", metric, title="Sensitivity to the assumed anomaly share α",
                                     x_title="assumed α of the unlabelled data"), key="sens_pu_alpha")

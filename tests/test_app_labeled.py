@@ -106,7 +106,7 @@ def test_latent_map_and_gallery_mark_labelled_anomalies():
                                           backbone="deepsvdd_cnn", strategies=["sad"], epochs=1))
     train = res.splits[0].train
     fig = plots.embedding_scatter(np.zeros((len(train), 2)), train.y, marked=train.labeled)
-    assert fig.data[-1].name == "labelled anomaly (4)"
+    assert fig.data[-1].name == "of which labelled (4)"
     items = image_views.image_items(**image_views.run_images(res, 0, "train"), rows=np.flatnonzero(train.labeled))
     assert all("labelled anomaly" in it["caption"] for it in items)
 

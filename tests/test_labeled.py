@@ -128,3 +128,26 @@ def test_known_anomalies_of_a_file_always_train_as_labelled():
     assert s.test.labeled is None and s.test.y.sum() == 30 - 3 - round(0.05 * 100 / 0.95)
     t = make_split(ds, "transductive", None, 0, n_labeled=2)
     assert t.train.labeled.sum() == 12 and known[t.train.labeled].sum() == 10
+
+
+@pytest.mark.parametrize("data, protocol", [("blobs", "split"), ("toy", "fresh"), ("blobs", "loe")])
+def test_unsupervised_methods_train_the_same_with_or_without_labelled_anomalies(data, protocol):
+    from adcore.data import Dataset
+    from adcore.experiment import ExperimentConfig, run_experiment
+
+    rng = np.random.default_rng(0)
+    ds = None if data == "toy" else Dataset(np.vstack([rng.normal(size=(200, 3)), rng.normal(3, 1, (40, 3))]),
+                                            np.r_[np.zeros(200), np.ones(40)], name="blobs")
+    base = ExperimentConfig(data=data, protocol=protocol, alpha0=0.05, backbone="deepsvdd",
+                            strategies=["blind", "loe_hard"], epochs=3, batch_size=32)
+    plain = run_experiment(base, ds)
+    more = run_experiment(ExperimentConfig(**{**base.to_dict(), "n_labeled": 6}), ds)
+    np.testing.assert_array_equal(plain.splits[0].train.X, more.splits[0].train.X)
+    assert more.splits[0].info["n_labeled"] == 6
+    same_test = protocol != "split"  # split: the labelled anomalies come out of the test set
+    for k in range(2):
+        if same_test:
+            np.testing.assert_array_equal(plain.test_scores[k], more.test_scores[k])
+        else:
+            full = more.split_of(k).test
+            assert len(full) == len(plain.split_of(k).test) - 6

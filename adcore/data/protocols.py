@@ -169,13 +169,22 @@ def _split(ds, alpha0, rng, train_normal_frac, shortage, labels=LabelRequest()):
         else:
             info["shortage"] = f"lowered α0 to {most:.4f}: only {available} anomalies can be used for training"
         need = available
-    train = np.concatenate([normals[:n_norm], anomalies[:need + n_lab], known])
+    pool = np.concatenate([normals[:n_norm], anomalies[:need]])
+    labelled = np.concatenate([anomalies[need:need + n_lab], known]).astype(int)
     test = np.concatenate([normals[n_norm:], anomalies[need + n_lab:]])
-    order = rng.permutation(len(train))
-    split = Split(ds.subset(train[order], f"{ds.name} train"), ds.subset(test, f"{ds.name} test"), info)
+    split = Split(ds.subset(np.concatenate([pool[rng.permutation(len(pool))], labelled]), f"{ds.name} train"),
+                  ds.subset(test, f"{ds.name} test"), info)
     split.test.labeled = None
-    split.train.labeled = order >= n_norm + need if n_lab or len(known) else None
+    split.train.labeled = _last(len(pool), len(labelled))
     return split
+
+
+def _last(n_pool: int, n_labelled: int) -> np.ndarray | None:
+    """The labelled-anomaly mask of a training set whose labelled samples follow its ``n_pool`` unlabelled ones.
+
+    Labelled samples go last, so the unlabelled part (and its order) is the same with or without them: a method
+    that leaves them out trains exactly as it would on data without labels."""
+    return np.r_[np.zeros(n_pool, bool), np.ones(n_labelled, bool)] if n_labelled else None
 
 
 def _loe(ds, alpha0, rng, labels=LabelRequest(), **_):
@@ -183,19 +192,21 @@ def _loe(ds, alpha0, rng, labels=LabelRequest(), **_):
     normals = rng.permutation(np.flatnonzero(ds.y == 0))
     anomalies = np.flatnonzero(ds.y == 1)
     n_norm = len(normals) // 2
-    n_pool = _counts(n_norm, alpha0)
-    n_contam = n_pool + labels.count(n_norm + n_pool)  # labelled anomalies: further noisy copies
+    n_contam = _counts(n_norm, alpha0)
+    n_lab = labels.count(n_norm + n_contam)  # labelled anomalies: further noisy copies
     source = ds.X[anomalies]
     std = source.std(axis=0) if len(anomalies) > 1 else np.ones(source.shape[1:], np.float32)
-    picks = rng.integers(0, len(anomalies), n_contam)
-    noisy = source[picks] + rng.normal(size=(n_contam, *source.shape[1:])) * std
-    X = np.concatenate([ds.X[normals[:n_norm]], noisy.astype(np.float32)])
+
+    def noisy_copies(n):
+        picks = rng.integers(0, len(anomalies), n)
+        return (source[picks] + rng.normal(size=(n, *source.shape[1:])) * std).astype(np.float32)
+
+    X = np.concatenate([ds.X[normals[:n_norm]], noisy_copies(n_contam)])
     y = np.r_[np.zeros(n_norm, int), np.ones(n_contam, int)]
     order = rng.permutation(len(X))
-    train = Dataset(X[order], y[order], name=f"{ds.name} train", kind=ds.kind,
+    X, y = np.concatenate([X[order], noisy_copies(n_lab)]), np.r_[y[order], np.ones(n_lab, int)]
+    train = Dataset(X, y, _last(len(order), n_lab), name=f"{ds.name} train", kind=ds.kind,
                     feature_names=ds.feature_names, meta=dict(ds.meta))
-    if n_contam > n_pool:
-        train.labeled = order >= n_norm + n_pool
     test = ds.subset(np.concatenate([normals[n_norm:], anomalies]), f"{ds.name} test")
     return Split(train, test, {"requested_alpha0": alpha0,
                                "contamination": "noisy copies of test anomalies (LOE Sec. 4.3)"})
@@ -220,19 +231,17 @@ def _fresh(ds, alpha0, rng, n_test, labels=LabelRequest()):
     n = int(ds.meta.get("n_train", len(ds)))
     n_anom = int(round(n * alpha0))
     X, y = ds.sampler(n - n_anom, n_anom, rng)
-    n_lab = labels.count(n)
-    if n_lab:
-        X = np.concatenate([X, ds.sampler(0, n_lab, rng)[0]])
-        y = np.r_[y, np.ones(n_lab, y.dtype)]
     test_ratio = float(ds.meta.get("test_contamination", 0.1))
     n_test_anom = int(round(n_test * test_ratio))
     Xt, yt = ds.sampler(n_test - n_test_anom, n_test_anom, rng)
     order = rng.permutation(len(X))
+    X, y = X[order], y[order]
+    n_lab = labels.count(n)
+    if n_lab:  # drawn last: the unlabelled training set and the test set are the same with or without them
+        X, y = np.concatenate([X, ds.sampler(0, n_lab, rng)[0]]), np.r_[y, np.ones(n_lab, y.dtype)]
     mk = lambda X_, y_, nm: Dataset(X_, y_, name=nm, kind=ds.kind, meta=dict(ds.meta), sampler=ds.sampler)  # noqa: E731
-    split = Split(mk(X[order], y[order], f"{ds.name} train"), mk(Xt, yt, f"{ds.name} test"),
-                  {"requested_alpha0": alpha0})
-    if n_lab:
-        split.train.labeled = order >= n
+    split = Split(mk(X, y, f"{ds.name} train"), mk(Xt, yt, f"{ds.name} test"), {"requested_alpha0": alpha0})
+    split.train.labeled = _last(len(order), n_lab)
     return split
 
 
