@@ -247,14 +247,14 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
             m, split = members[k], splits[cfg.seeds.index(split_seed(cfg, members[k].seed))]
             test_scores[k] = scores[j]
             run = {"strategy": m.strategy, **({"method": cfg.method} if cfg.method else {}),
-                   "seed": split_seed(cfg, m.seed), **({"init_seed": m.seed} if cfg.ensemble > 1 else {}),
+                   "seed": m.seed, **({"split_seed": split_seed(cfg, m.seed)} if cfg.ensemble > 1 else {}),
                    "alpha": m.alpha, "n_labeled": split.info.get("n_labeled", 0),
                    "fit_seconds": res.fit_seconds / len(idx), "stacked_with": len(idx),
                    "epochs_trained": res.history.n_epochs}
             if split.test.y is not None and 0 < split.test.y.sum() < len(split.test.y):
                 run.update(evaluate(split.test.y, scores[j]))
             runs.append(run)
-    runs += ensemble_runs(cfg, members, splits, test_scores)
+    runs += ensemble_runs(cfg, members, splits, test_scores, runs)
     return ExperimentResult(cfg, members, runs, summarize(runs), splits, fits, test_scores,
                             time.perf_counter() - start)
 
@@ -268,20 +268,26 @@ def pick_test(splits, cfg, members, idx):
     raise DataError("test sets of different sizes cannot be scored together")
 
 
-def ensemble_runs(cfg, members, splits, test_scores) -> list[dict]:
+def ensemble_runs(cfg, members, splits, test_scores, runs) -> list[dict]:
     """One row per seed and strategy scoring the mean of its ``cfg.ensemble`` members' test scores
-    (DP-VAE Sec. 4.3: "the score to be the average over the ELBOs in the ensemble")."""
+    (DP-VAE Sec. 4.3: "the score to be the average over the ELBOs in the ensemble"). Its ``strategy``
+    is ``"<strategy> ×K"``, so that tables grouping runs by strategy keep it apart from the single models."""
     if cfg.ensemble < 2:
         return []
     rows = []
     for seed, split in zip(cfg.seeds, splits):
         for s in cfg.strategies:
-            picked = [test_scores[k] for k, m in enumerate(members)
-                      if m.strategy == s and split_seed(cfg, m.seed) == seed and test_scores[k] is not None]
-            if len(picked) < cfg.ensemble:
+            ks = [k for k, m in enumerate(members)
+                  if m.strategy == s and split_seed(cfg, m.seed) == seed and test_scores[k] is not None]
+            if len(ks) < cfg.ensemble:
                 continue  # stopped early
-            row = {"strategy": s, "method": f"{cfg.method or s} (ensemble of {cfg.ensemble})", "seed": seed,
-                   "ensemble": cfg.ensemble, "n_labeled": split.info.get("n_labeled", 0)}
+            picked = [test_scores[k] for k in ks]
+            own = [r for r in runs if r["strategy"] == s and r.get("split_seed") == seed]
+            row = {"strategy": f"{s} ×{cfg.ensemble}", "method": f"{cfg.method or s} (ensemble of {cfg.ensemble})",
+                   "seed": seed, "alpha": members[ks[0]].alpha, "ensemble": cfg.ensemble,
+                   "n_labeled": split.info.get("n_labeled", 0),
+                   "fit_seconds": sum(r["fit_seconds"] for r in own), "stacked_with": own[0]["stacked_with"],
+                   "epochs_trained": own[0]["epochs_trained"]}
             if split.test.y is not None and 0 < split.test.y.sum() < len(split.test.y):
                 row.update(evaluate(split.test.y, np.mean(picked, axis=0)))
             rows.append(row)

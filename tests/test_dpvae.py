@@ -175,6 +175,11 @@ def test_ensemble_row_scores_the_mean_of_its_members():
     single = [r for r in res.runs if "ensemble" not in r]
     rows = [r for r in res.runs if r.get("ensemble") == 3]
     assert len(single) == 6 and [r["seed"] for r in rows] == [0, 1]
+    assert [r["split_seed"] for r in single] == [0, 0, 0, 1, 1, 1] and rows[0]["strategy"] == "blind ×3"
+    from adcore.leaderboard import leaderboard
+
+    board = {row["strategy"]: row["seeds"] for row in leaderboard(res)}
+    assert board == {"blind": 6, "blind ×3": 2}  # the ensemble rows are a row of their own
     for row, seed in zip(rows, (0, 1)):
         ks = [k for k, m in enumerate(res.members) if m.seed % 1_000_000 == seed]
         y = res.splits[cfg.seeds.index(seed)].test.y
