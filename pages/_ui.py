@@ -58,7 +58,8 @@ SETTING_KEYS = (  # the pages' setting widgets, kept when another page runs (Str
     "sens_data", "sens_backbone", "sens_seeds", "sens_epochs", "sens_device", "sens_rounds", "sens_study",
     "sens_alpha0s", "sens_alphas", "sens_taus", "sens_strategies",
     # labelled anomalies and named methods
-    "data_known", "data_n_labeled", "data_labeled_", "data_oe_", "data_method_preset",
+    "data_known", "data_n_labeled", "data_labeled_", "data_oe_source", "data_oe_class", "data_oe_n",
+    "data_method_preset",
     "cmp_mode", "cmp_methods", "cmp_n_labeled", "sens_counts", "sens_pu_alphas", "sens_n_labeled", "sens_methods_",
     "sens_pool_alpha0")
 

@@ -139,10 +139,10 @@ def test_upload_known_value_preset_train_latent_compare_sensitivity(pg, server):
     no_errors(pg)
     assert "15 labelled anomalies" in caption.inner_text(), caption.inner_text()
     table = pg.locator("[data-testid='stDataFrame'], [data-testid='stTable']").last.inner_text()
-    assert "Blind" in table and "pu" in table, table
+    assert "Blind" in table and "PU" in table, table
     pg.locator(".js-plotly-plot text.legendtext").first.wait_for()
     mine = roc_aurocs(pg)
-    assert mine["pu"] > mine["Blind"] + 0.1, mine
+    assert mine["PU"] > mine["Blind"] + 0.1, mine
     shot(pg, pg.get_by_text("Run", exact=True), "trained")
 
     # latent space: the labelled anomalies are a trace of open circles over the true labels
@@ -151,7 +151,7 @@ def test_upload_known_value_preset_train_latent_compare_sensitivity(pg, server):
     idle(pg)
     plot = pg.locator(".js-plotly-plot").last
     traces = plot.evaluate("e => e.data.map(t => [t.name, (t.marker || {}).symbol || null])")
-    assert ["labelled anomaly (15)", "circle-open"] in traces, traces
+    assert ["of which labelled (15)", "circle-open"] in traces, traces
     shot(pg, plot, "latent")
 
     # Compare, named methods on the same splits with 10 labelled anomalies (α0 lowered so they fit)
@@ -224,9 +224,9 @@ def test_upload_known_value_preset_train_latent_compare_sensitivity(pg, server):
     shot(pg, pg.get_by_text("Study", exact=True), "sensitivity")
 
 
-@pytest.mark.xfail(strict=True, reason="the known-anomaly value is not in pages/_ui.SETTING_KEYS: a visit to "
-                                       "another page resets it to (none), and the 2s then count as normals")
 def test_known_value_survives_a_visit_to_another_page(pg, server):
     nav(pg, "Your data", "Value meaning “known anomaly”")
     box = pg.locator("[data-testid='stSelectbox']").filter(has_text="Value meaning “known anomaly”")
-    assert "2 (15 rows)" in box.inner_text()
+    value = box.locator("input").first.input_value()
+    assert value.startswith("2 (15 rows)"), value
+    assert "known_value%22%3A%222%22" in pg.url, pg.url  # the page's settings (and its link) still hold it
