@@ -60,7 +60,9 @@ def dataset_key(spec) -> str:
     return re.sub(r"^\d+_", "", os.path.splitext(os.path.basename(head.rstrip("/")))[0].lower())
 
 
-PRETRAINED = {"pretrain_epochs": 10}  # Deep SVDD-based methods: c from autoencoder pre-training (PU paper Sec. 5.3)
+# Deep SVDD-based methods: c from autoencoder pre-training (PU paper Sec. 5.3) and, on tabular data, Ruff et al.'s
+# bias-free MLP with batch norm (without it the MLP collapses on standardised data: docs/RESULTS.md, issue 12)
+PRETRAINED = {"pretrain_epochs": 10, "batch_norm": True}
 BALANCED = {"labeled_batch": 128}  # EOE App. G: every batch 128 normal + 128 OE samples
 
 # DP-VAE App. D: 150 epochs (200 for images), batch 128, lr × 0.1 every 50 epochs, gradient clipping (our norm: 10);
