@@ -8,9 +8,10 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from adcore.methods import get_method
+from adcore.experiment import ExperimentConfig, train_config
+from adcore.methods import method_config
 from adcore.registry import BACKBONES, STRATEGIES
-from adcore.trainer import Member, TrainConfig, train
+from adcore.trainer import Member, train
 
 
 def _check_y(y, n: int) -> np.ndarray:
@@ -82,36 +83,32 @@ class Detector(OutlierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)  # 2-D, finite, dense, real numbers
         if not 0 <= self.contamination < 1:
             raise ValueError(f"contamination must lie in [0, 1); got {self.contamination}")
-        backbone, strategy, bb_params, st_params, labeled_batch = self._recipe(X)
-        BACKBONES.resolve_params(backbone, bb_params)
+        recipe = self._recipe(X)
+        strategy = recipe.strategies[0]
+        BACKBONES.resolve_params(recipe.backbone, recipe.backbone_params)
         if STRATEGIES.get(strategy).needs_labels and y is None:
-            raise ValueError(f"strategy {self.strategy!r} needs labels y")
+            raise ValueError(f"strategy {strategy!r} needs labels y")
         y = None if y is None else _check_y(y, len(X))
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                             weight_decay=self.weight_decay, warmup=self.warmup, device=self.device,
-                             threads=self.threads)
-        config.labeled_batch = labeled_batch
-        member = Member(strategy, float(self.contamination), int(self.seed), tuple(sorted(st_params.items())))
-        result = train(backbone, [member], X, y_train=y, labeled=None if y is None else y == 1,
-                       backbone_params=bb_params, config=config)
+        config = train_config(recipe, device=self.device, threads=self.threads)
+        member = Member(strategy, float(self.contamination), int(self.seed),
+                        tuple(sorted(recipe.strategy_params.get(strategy, {}).items())))
+        result = train(recipe.backbone, [member], X, y_train=y, labeled=None if y is None else y == 1,
+                       backbone_params=recipe.backbone_params, config=config)
         self.result_ = result
         self.history_ = result.history
         self.decision_scores_ = result.score(X)[0]
         self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
         return self
 
-    def _recipe(self, X):
-        """(backbone, strategy, backbone params, strategy params, labeled_batch): the named ``method``'s
-        preset (adcore.methods) with this estimator's own backbone parameters on top, or the given pair."""
-        own = {k: getattr(self, k) for k in self._backbone_param_names}
-        if self.method is None:
-            return self.backbone, self.strategy, own, {}, self.labeled_batch
-        m = get_method(self.method)
-        backbone = m.backbone_for("image" if X.ndim == 4 else "tabular")
-        valid = {p.name for p in BACKBONES.get(backbone).params}
-        params = {k: v for k, v in {**m.backbone_params, **own}.items() if k in valid}
-        batch = self.labeled_batch if self.labeled_batch is not None else m.settings.get("labeled_batch")
-        return backbone, m.strategy, params, dict(m.strategy_params), batch
+    def _recipe(self, X) -> ExperimentConfig:
+        """This estimator's settings as an ExperimentConfig; for a named ``method``, its preset (backbone,
+        strategy, parameters and the training settings it prescribes where this estimator keeps the defaults,
+        :func:`adcore.methods.method_config`), with this estimator's own backbone parameters on top."""
+        cfg = ExperimentConfig(backbone=self.backbone, strategies=[self.strategy], epochs=self.epochs,
+                               batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                               warmup=self.warmup, labeled_batch=self.labeled_batch,
+                               backbone_params={k: getattr(self, k) for k in self._backbone_param_names})
+        return cfg if self.method is None else method_config(cfg, self.method, "image" if X.ndim == 4 else "tabular")
 
     def _check(self, X) -> np.ndarray:
         check_is_fitted(self, "result_")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -176,6 +176,14 @@ def outlier_exposure_set(cfg: ExperimentConfig, ds: Dataset) -> tuple[Dataset, D
     return ds, oe
 
 
+def train_config(cfg: ExperimentConfig, **given) -> TrainConfig:
+    """The trainer's settings of ``cfg`` (every TrainConfig field the experiment has), ``given`` on top."""
+    shared = {f.name for f in fields(TrainConfig)} & {f.name for f in fields(ExperimentConfig)}
+    values = {name: getattr(cfg, name) for name in shared}
+    values["lr_milestones"] = tuple(values.get("lr_milestones", ()))
+    return TrainConfig(**{**values, **given})
+
+
 def resolve_protocol(cfg: ExperimentConfig, ds: Dataset) -> str:
     return cfg.protocol or ("fresh" if ds.sampler is not None else "split")
 
@@ -211,10 +219,7 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
     members = [Member(s, float(alpha), int(seed) + j * ENSEMBLE_STRIDE,
                       tuple(sorted(cfg.strategy_params.get(s, {}).items())))
                for seed in cfg.seeds for j in range(cfg.ensemble) for s in cfg.strategies]
-    tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                       warmup=cfg.warmup, device=cfg.device, threads=cfg.threads, test_every=cfg.test_every,
-                       labeled_batch=cfg.labeled_batch, lr_milestones=tuple(cfg.lr_milestones),
-                       lr_gamma=cfg.lr_gamma, grad_clip=cfg.grad_clip)
+    tcfg = train_config(cfg)
 
     shared = protocol == "transductive" and cfg.alpha0 is None or len(cfg.seeds) == 1
     n_bytes = len(members) * splits[0].train.X.nbytes

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 
 from adcore.registry import BACKBONES, STRATEGIES
 
@@ -152,9 +152,18 @@ def get_method(name: str) -> Method:
     return lookup[name.lower()]
 
 
+def _at_default(cfg, name: str) -> bool:
+    """Whether field ``name`` of the dataclass ``cfg`` still has its default value (the user did not set it)."""
+    f = next(f for f in fields(cfg) if f.name == name)
+    default = f.default_factory() if f.default is MISSING else f.default
+    return getattr(cfg, name) == default
+
+
 def method_config(cfg, name: str, kind: str = "tabular"):
     """``cfg`` (an ExperimentConfig) set up for method ``name`` on ``kind`` data: its backbone, one strategy,
-    the preset parameters (the config's own backbone parameters win where the backbone is the same)."""
+    the preset parameters (the config's own backbone parameters win where the backbone is the same) and the
+    training settings the method prescribes, for the fields the config leaves at their defaults (a value the
+    user set, e.g. ``--epochs 5``, wins)."""
     m = get_method(name)
     backbone = m.backbone_for(kind)
     own = cfg.backbone_params if cfg.backbone == backbone else {}
@@ -163,9 +172,10 @@ def method_config(cfg, name: str, kind: str = "tabular"):
     params = {k: v for k, v in {**m.backbone_params, **preset["backbone_params"], **own}.items() if k in valid}
     strategy_params = {k: v for k, v in {**m.strategy_params, **preset["strategy_params"]}.items()
                        if k in {p.name for p in STRATEGIES.get(m.strategy).params}}
+    settings = {k: v for k, v in {**m.settings, **preset["settings"]}.items() if _at_default(cfg, k)}
     return replace(cfg, method=m.name, backbone=backbone, backbone_params=params, strategies=[m.strategy],
                    strategy_params={m.strategy: {**strategy_params, **cfg.strategy_params.get(m.strategy, {})}},
-                   **{**m.settings, **preset["settings"]})
+                   **settings)
 
 
 def compare_methods(cfg, names, dataset=None, *, progress=None, should_stop=None, oe_dataset=None) -> list:

@@ -109,3 +109,15 @@ def test_detector_takes_labels_and_methods():
     gap = lambda d: d.decision_function(ds.X[hidden]).mean() / d.decision_function(ds.X[:400]).mean()  # noqa: E731
     assert gap(pu) > gap(plain)
     assert pu.get_params()["method"] == "PUSVDD"
+
+
+def test_a_method_prescribes_settings_only_where_the_user_kept_the_defaults():
+    from adcore.methods import method_config
+
+    preset = method_config(ExperimentConfig(data="38_thyroid.npz"), "MML-VAE")
+    assert preset.epochs == 150 and preset.labeled_batch == 32 and preset.strategies == ["sad"]
+    mine = method_config(ExperimentConfig(data="38_thyroid.npz", epochs=5, labeled_batch=8), "MML-VAE")
+    assert mine.epochs == 5 and mine.labeled_batch == 8 and mine.lr_milestones == preset.lr_milestones
+    det = Detector(method="MML-VAE")
+    assert det._recipe(np.zeros((4, 3), np.float32)).epochs == 150  # the Detector gets the method's schedule too
+    assert Detector(method="HSC", labeled_batch=4)._recipe(np.zeros((4, 3), np.float32)).labeled_batch == 4
