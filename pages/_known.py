@@ -96,13 +96,24 @@ def known_anomalies(ds, protocol: str, upload, protocol_options: dict | None = N
 
 
 def apply_method_preset(kind: str) -> None:
-    """Callback of the method preset box: set the backbone and strategy widgets to the named method's."""
+    """Callback of the method preset box: set the backbone, strategy and their parameter widgets (and balanced
+    batches, where the method asks for them) to the named method's."""
+    from adcore.registry import BACKBONES, STRATEGIES
+
     name = st.session_state.get("data_method_preset")
     if not name or name == "(choose)":
         return
     m = get_method(name)
-    st.session_state["data_backbone"] = m.backbone_for(kind)
+    backbone = m.backbone_for(kind)
+    st.session_state["data_backbone"] = backbone
     st.session_state["data_strategies"] = [m.strategy]
+    for prefix, owner, reg, values in (("data_bb", backbone, BACKBONES, m.backbone_params),
+                                       ("data_sp", m.strategy, STRATEGIES, m.strategy_params)):
+        for p in reg.get(owner).params:
+            value = values.get(p.name, p.default)
+            st.session_state[f"{prefix}_{owner}_{p.name}"] = ",".join(map(str, value)) if p.type is tuple else value
+    if "labeled_batch" in m.settings:
+        st.session_state["data_labeled_batch"] = int(m.settings["labeled_batch"])
 
 
 def method_preset(kind: str) -> None:

@@ -29,6 +29,8 @@ def test_data_page_trains_with_known_anomalies_and_a_method_preset():
     at.number_input(key="data_n_labeled").set_value(12).run()
     at.selectbox(key="data_method_preset").set_value("PUSVDD").run()
     assert at.selectbox(key="data_backbone").value == "deepsvdd"
+    assert at.checkbox(key="data_bb_deepsvdd_batch_norm").value  # the method's backbone parameters come along
+    assert at.number_input(key="data_bb_deepsvdd_pretrain_epochs").value == 10
     at.multiselect(key="data_strategies").set_value(["blind", "sad", "pu"]).run()
     at.number_input(key="data_epochs").set_value(3).run()
     at.button(key="data_train").click().run()

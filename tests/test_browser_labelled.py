@@ -4,15 +4,17 @@ A CSV whose label column has three values (0 normal, 1 anomaly, 2 known anomaly)
 2 is chosen as the value meaning "known anomaly", PUSVDD from the named-method box plus Blind train, the
 caption counts the labelled anomalies and the latent map circles them; *Compare* runs named methods (shallow
 baseline included) on the same splits with labelled anomalies; *Sensitivity* runs the few-labelled study.
-Screenshots: ``docs/screenshots/labelled_*.png``. Server, Chromium and the skips are those of test_browser.py.
+Screenshots: ``docs/screenshots/labelled_*.png`` with ADLAB_DOC_SHOTS=1 (else ``bench/out/screenshots/``). Server, Chromium and the skips are those of test_browser.py.
 """
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from test_browser import ARGS, CHROMIUM, ROOT, data_uploader, server, sync_api  # noqa: F401  (server: fixture)
 
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / ("docs" if os.environ.get("ADLAB_DOC_SHOTS") else "bench/out") / "screenshots"  # docs: on request
 METHODS = ["DeepSVDD", "DeepSAD", "PUSVDD", "SOEL", "IsolationForest"]
 
 
