@@ -85,7 +85,12 @@ class OCSVMModel(ShallowBackbone):
         from sklearn.svm import OneClassSVM
 
         gamma = self.hp["gamma"]
-        return OneClassSVM(nu=self.hp["nu"], gamma=gamma if gamma in ("scale", "auto") else float(gamma))
+        if gamma not in ("scale", "auto"):
+            try:
+                gamma = float(gamma)
+            except ValueError:
+                raise ValueError(f"ocsvm: gamma must be 'scale', 'auto' or a number; got {gamma!r}") from None
+        return OneClassSVM(nu=self.hp["nu"], gamma=gamma)
 
 
 @BACKBONES.register
