@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="labelled anomalies added to every batch (balanced batches, EOE App. G); default: mixed in")
     run.add_argument("--oe", help="outlier-exposure set used only as labelled anomalies: a data spec or class:C")
     run.add_argument("--oe-n", type=int, help="how many outlier-exposure samples (default: all; 0 and 1 allowed)")
+    run.add_argument("--ensemble", type=int, help="K models per seed, scored as one ensemble (mean score; DP-VAE "
+                                                  "Table 6) in a row of its own")
     run.add_argument("--out", help="write the JSON result here")
     sweep = sub.add_parser("sweep", parents=[run], add_help=False,
                            help="contamination sweep (LOE Fig. 2): one run per α0 in --alpha0s, α = α0")
@@ -153,7 +155,7 @@ def config_from_args(args) -> ExperimentConfig:
     defaults = TOY_DEFAULTS if data == "toy" else DEFAULTS
     cfg = {**{"data": data}, **{k: v for k, v in base.items() if k != "data"}}
     for key in ("epochs", "lr", "alpha0", "alpha", "protocol", "backbone", "shortage", "device", "warmup",
-                "n_labeled", "labeled_ratio", "labeled_batch", "oe", "oe_n"):
+                "n_labeled", "labeled_ratio", "labeled_batch", "oe", "oe_n", "ensemble"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     for key, value in defaults.items():

@@ -121,3 +121,9 @@ def test_a_method_prescribes_settings_only_where_the_user_kept_the_defaults():
     det = Detector(method="MML-VAE")
     assert det._recipe(np.zeros((4, 3), np.float32)).epochs == 150  # the Detector gets the method's schedule too
     assert Detector(method="HSC", labeled_batch=4)._recipe(np.zeros((4, 3), np.float32)).labeled_batch == 4
+
+
+def test_cli_scores_an_ensemble_as_its_own_row(capsys):
+    assert main(["run", "--data", "sklearn:breast_cancer", "--strategy", "blind", "--ensemble", "2",
+                 "--epochs", "2"]) == 0
+    assert "blind (ensemble of 2)" in capsys.readouterr().out
