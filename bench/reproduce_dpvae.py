@@ -44,10 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adcore.experiment import ExperimentConfig, run_experiment  # noqa: E402
 from adcore.methods import method_config  # noqa: E402
 
-ADBENCH = Path("/work/shared/datasets/adbench")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+ADBENCH = SHARED / "adbench"
 FILES = {"thyroid": "38_thyroid.npz", "shuttle": "32_shuttle.npz", "cardio": "6_cardio.npz",
          "satellite": "30_satellite.npz", "satimage-2": "31_satimage-2.npz"}
-MNIST = "mnist:/work/shared/datasets/mnist"
+MNIST = f"mnist:{SHARED / 'mnist'}"
 # Table 4 (γ_l = 0.01, 10 seeds): mean, std
 PAPER_T4 = {
     "thyroid": {"OCSVM": (98.3, 0.9), "DeepSAD": (98.6, 0.9), "VAE": (86.9, 3.7), "MML-VAE": (99.9, 0.04),
