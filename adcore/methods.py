@@ -29,6 +29,11 @@ class Method:
     # per-dataset overrides, dataset key (see dataset_key) → {"backbone_params", "strategy_params", "settings",
     # "polluted": the same three, applied on top when the unlabelled pool is contaminated (α0 > 0)}
     presets: dict = field(default_factory=dict)
+    tabular_params: dict = field(default_factory=dict)  # backbone parameters for tabular data only
+
+    def params_for(self, kind: str) -> dict:
+        """The backbone parameters of the method on ``kind`` data (before per-dataset presets)."""
+        return {**self.backbone_params, **(self.tabular_params if kind != "image" else {})}
 
     @property
     def uses_labels(self) -> bool:
@@ -41,6 +46,7 @@ class Method:
     def describe(self) -> dict:
         return {"name": self.name, "backbone": self.backbone, "image_backbone": self.image_backbone,
                 "strategy": self.strategy, "backbone_params": self.backbone_params,
+                "tabular_params": self.tabular_params,
                 "strategy_params": self.strategy_params, "settings": self.settings, "paper": self.paper,
                 "uses_labels": self.uses_labels, "dataset_presets": sorted(self.presets)}
 
@@ -62,7 +68,8 @@ def dataset_key(spec) -> str:
 
 # Deep SVDD-based methods: c from autoencoder pre-training (PU paper Sec. 5.3) and, on tabular data, Ruff et al.'s
 # bias-free MLP with batch norm (without it the MLP collapses on standardised data: docs/RESULTS.md, issue 12)
-PRETRAINED = {"pretrain_epochs": 10, "batch_norm": True}
+PRETRAINED = {"pretrain_epochs": 10}
+SVDD_MLP = {"batch_norm": True}
 BALANCED = {"labeled_batch": 128}  # EOE App. G: every batch 128 normal + 128 OE samples
 
 # DP-VAE App. D: 150 epochs (200 for images), batch 128, lr × 0.1 every 50 epochs, gradient clipping (our norm: 10);
@@ -114,22 +121,28 @@ MMLVAE_TABLE_12 = {  # ND update interval, learning rate, β_KL, β_CUBO, (pollu
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     # unsupervised (labelled anomalies, if any, are left out)
-    Method("DeepSVDD", "deepsvdd", "blind", "Ruff et al. 2018", "deepsvdd_cnn", PRETRAINED),
+    Method("DeepSVDD", "deepsvdd", "blind", "Ruff et al. 2018", "deepsvdd_cnn", PRETRAINED,
+           tabular_params=SVDD_MLP),
     Method("AE", "ae", "blind", "PU paper Eq. 1-2", "ae_cnn"),
     Method("LOE", "deepsvdd", "loe_hard", "LOE Sec. 3.2 (Deep SVDD, as in PU paper Sec. 5.2)", "deepsvdd_cnn",
-           PRETRAINED),
-    Method("LOE-soft", "deepsvdd", "loe_soft", "LOE Sec. 3.3", "deepsvdd_cnn", PRETRAINED),
-    Method("Refine", "deepsvdd", "refine", "LOE App. B", "deepsvdd_cnn", PRETRAINED),
+           PRETRAINED, tabular_params=SVDD_MLP),
+    Method("LOE-soft", "deepsvdd", "loe_soft", "LOE Sec. 3.3", "deepsvdd_cnn", PRETRAINED,
+           tabular_params=SVDD_MLP),
+    Method("Refine", "deepsvdd", "refine", "LOE App. B", "deepsvdd_cnn", PRETRAINED,
+           tabular_params=SVDD_MLP),
     Method("IAD", "deepsvdd", "iad", "IAD Sec. IV", "deepsvdd_cnn"),
     Method("IsolationForest", "iforest", "blind", "Liu et al. 2008; PU paper Sec. 5.2", "iforest"),
     Method("OCSVM", "ocsvm", "blind", "Schölkopf et al. 2001", "ocsvm"),
     Method("LOF", "lof", "blind", "Breunig et al. 2000", "lof"),
     # semi-supervised: labelled anomalies (or an OE set)
-    Method("DeepSAD", "deepsvdd", "sad", "Ruff et al. 2019 Eq. 6; PU paper Eq. 15", "deepsvdd_cnn", PRETRAINED),
+    Method("DeepSAD", "deepsvdd", "sad", "Ruff et al. 2019 Eq. 6; PU paper Eq. 15", "deepsvdd_cnn", PRETRAINED,
+           tabular_params=SVDD_MLP),
     Method("ABC", "ae", "sad", "Yamanaka et al. 2019; PU paper Eq. 3-5", "ae_cnn",
            strategy_params={"reduction": "separate"}),
-    Method("SOEL", "deepsvdd", "soel", "Li et al. 2023; PU paper Sec. 5.2", "deepsvdd_cnn", PRETRAINED),
-    Method("PUSVDD", "deepsvdd", "pu", "PU paper Sec. 3.2, Eq. 13-15", "deepsvdd_cnn", PRETRAINED),
+    Method("SOEL", "deepsvdd", "soel", "Li et al. 2023; PU paper Sec. 5.2", "deepsvdd_cnn", PRETRAINED,
+           tabular_params=SVDD_MLP),
+    Method("PUSVDD", "deepsvdd", "pu", "PU paper Sec. 3.2, Eq. 13-15", "deepsvdd_cnn", PRETRAINED,
+           tabular_params=SVDD_MLP),
     Method("PUAE", "ae", "pu", "PU paper Sec. 3.1, Eq. 13, Alg. 1", "ae_cnn"),
     Method("nnPU", "bce", "pu", "Kiryo et al. 2017 (PU paper's PU baseline)", "bce_cnn",
            strategy_params={"correction": "nn"}),
@@ -169,7 +182,7 @@ def method_config(cfg, name: str, kind: str = "tabular"):
     own = cfg.backbone_params if cfg.backbone == backbone else {}
     valid = {p.name for p in BACKBONES.get(backbone).params}
     preset = m.preset_for(cfg.data, polluted=bool(cfg.alpha0))
-    params = {k: v for k, v in {**m.backbone_params, **preset["backbone_params"], **own}.items() if k in valid}
+    params = {k: v for k, v in {**m.params_for(kind), **preset["backbone_params"], **own}.items() if k in valid}
     strategy_params = {k: v for k, v in {**m.strategy_params, **preset["strategy_params"]}.items()
                        if k in {p.name for p in STRATEGIES.get(m.strategy).params}}
     settings = {k: v for k, v in {**m.settings, **preset["settings"]}.items() if _at_default(cfg, k)}

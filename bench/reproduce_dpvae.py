@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adcore.experiment import ExperimentConfig, run_experiment  # noqa: E402
 from adcore.methods import method_config  # noqa: E402
+from adcore.registry import BACKBONES  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 ADBENCH = SHARED / "adbench"
@@ -142,8 +143,9 @@ def mnist(args):
                     if method == "VAE-same-test":  # the labelled class out of the test set too, as for γ_l > 0
                         base, method = replace(base, oe=f"class:{outlier_class}", oe_n=0), "VAE"
                     cfg = configure(base, method, args.schedule, "image", epochs=args.epochs)
-                    cfg = replace(cfg, backbone_params={**cfg.backbone_params, "arch": "mnist",
-                                                        "test_samples": args.test_samples})
+                    own = {p.name for p in BACKBONES.get(cfg.backbone).params}  # OC-SVM has neither
+                    cfg = replace(cfg, backbone_params={**cfg.backbone_params, **{
+                        k: v for k, v in (("arch", "mnist"), ("test_samples", args.test_samples)) if k in own}})
                     if method in ("MML-VAE", "DP-VAE"):
                         cfg = replace(cfg, strategy_params={"sad": {**cfg.strategy_params["sad"],
                                                                     "start_epoch": args.epochs // 2}})

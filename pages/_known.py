@@ -107,7 +107,7 @@ def apply_method_preset(kind: str) -> None:
     backbone = m.backbone_for(kind)
     st.session_state["data_backbone"] = backbone
     st.session_state["data_strategies"] = [m.strategy]
-    for prefix, owner, reg, values in (("data_bb", backbone, BACKBONES, m.backbone_params),
+    for prefix, owner, reg, values in (("data_bb", backbone, BACKBONES, m.params_for(kind)),
                                        ("data_sp", m.strategy, STRATEGIES, m.strategy_params)):
         for p in reg.get(owner).params:
             value = values.get(p.name, p.default)

@@ -127,3 +127,13 @@ def test_cli_scores_an_ensemble_as_its_own_row(capsys):
     assert main(["run", "--data", "sklearn:breast_cancer", "--strategy", "blind", "--ensemble", "2",
                  "--epochs", "2"]) == 0
     assert "blind (ensemble of 2)" in capsys.readouterr().out
+
+
+def test_tabular_only_parameters_stay_off_the_image_backbones():
+    from adcore.methods import method_config
+
+    tab = method_config(ExperimentConfig(data="x.npz"), "DeepSAD", "tabular")
+    img = method_config(ExperimentConfig(data="images:digits"), "DeepSAD", "image")
+    assert tab.backbone_params == {"pretrain_epochs": 10, "batch_norm": True}
+    assert img.backbone == "deepsvdd_cnn" and img.backbone_params == {"pretrain_epochs": 10}
+    img.validate()  # deepsvdd_cnn's batch_norm takes auto/on/off: the MLP's True must not reach it
