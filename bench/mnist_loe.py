@@ -41,7 +41,7 @@ STRATEGIES = ("blind", "loe_hard", "loe_soft")
 
 def speed(members: int = 6, batch: int = 128, reps: int = 5):
     """Forward + backward of the MNIST LeNet for ``members`` stacked models: grouped convolution in
-    channels-last order (what cnn.py does), grouped NCHW, a Python loop over members, torch.func.vmap."""
+    channels-last order (what adcore/backbones/conv_layers.py does), grouped NCHW, a Python loop over members, torch.func.vmap."""
     import statistics
 
     import torch

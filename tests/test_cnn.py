@@ -8,9 +8,8 @@ import torch.nn.functional as F
 
 from adcore.backbones import build_backbone
 from adcore.backbones import base as base_mod
-from adcore.backbones import cnn
-from adcore.backbones.cnn import (StackedBatchNorm2d, StackedConv2d, mhrot_labels, mhrot_transform, pack,
-                                  unpack)
+from adcore.backbones.conv_layers import StackedBatchNorm2d, StackedConv2d, pack, unpack
+from adcore.backbones.mhrot import mhrot_labels, mhrot_transform
 from adcore.data import load
 from adcore.experiment import ExperimentConfig, run_experiment
 from adcore.nn import make_generators

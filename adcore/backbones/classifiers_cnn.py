@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from adcore.backbones.classifiers import FOCAL_PARAMS, HSC_PARAMS, BinaryLosses, HypersphereLosses
-from adcore.backbones.cnn import ARCH_PARAMS, ConvBackbone, LeNetEncoder, resolve_arch
+from adcore.backbones.conv_base import ARCH_PARAMS, ConvBackbone
+from adcore.backbones.lenet import LeNetEncoder, resolve_arch
 from adcore.registry import BACKBONES
 
 

@@ -6,7 +6,8 @@ follows, with biases); ``vae_fmnist`` / ``vae_mnist`` are the paper's own varian
 """
 from __future__ import annotations
 
-from adcore.backbones.cnn import ARCH_PARAMS, ConvBackbone, LeNetDecoder, LeNetEncoder, resolve_arch
+from adcore.backbones.conv_base import ARCH_PARAMS, ConvBackbone
+from adcore.backbones.lenet import LeNetDecoder, LeNetEncoder, resolve_arch
 from adcore.backbones.dpvae import DPVAE, DualPrior
 from adcore.backbones.vae import VAE
 from adcore.registry import BACKBONES, Param
