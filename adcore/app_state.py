@@ -138,3 +138,24 @@ def settings_text(cfg: ExperimentConfig, names) -> str:
     def show(v):
         return f"{v:g}" if isinstance(v, float) else "none" if v is None else str(v)
     return " · ".join(f"{SETTING_NAMES.get(n, n)} {show(getattr(cfg, n))}" for n in names)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """The seeds of a comma-separated text box, with a message for anything else."""
+    try:
+        seeds = [int(s) for s in str(text).replace(" ", "").split(",") if s]
+    except ValueError:
+        raise ValueError(f"seeds must be whole numbers separated by commas, got {text!r}") from None
+    if not seeds:
+        raise ValueError("give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("seeds must differ from each other")
+    return seeds
+
+
+def eta_text(done: int, total: int, seconds: float) -> str:
+    """' · about N s left' from the pace so far (nothing before the first epoch or at the end)."""
+    if done <= 0 or done >= total:
+        return ""
+    left = seconds / done * (total - done)
+    return f" · about {left:.0f} s left" if left < 120 else f" · about {left / 60:.0f} min left"

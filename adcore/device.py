@@ -45,3 +45,13 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def available_devices() -> list[str]:
+    """The device names a user can choose here: auto and cpu, and cuda / mps where present."""
+    opts = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        opts.append("cuda")
+    if torch.backends.mps.is_available():
+        opts.append("mps")
+    return opts

@@ -12,21 +12,6 @@ OE_SOURCES = {"letters": "Letters (built-in, rendered with the system's fonts)",
               "upload": "Upload a file"}
 
 
-def _given(value):
-    """``value``, or a KeyError (the widget keeps its state) when the config does not set it."""
-    if value is None or value == 0:
-        raise KeyError("not set")
-    return value
-
-
-CONFIG_WIDGETS = {  # widget → its value in an ExperimentConfig (links and loaded JSON files set them)
-    "data_known": lambda c: "count" if c.n_labeled else "ratio" if c.labeled_ratio else "oe" if c.oe else "none",
-    "data_n_labeled": lambda c: int(_given(c.n_labeled)),
-    "data_labeled_ratio": lambda c: float(_given(c.labeled_ratio)),
-    "data_labeled_batch": lambda c: int(c.labeled_batch or 0),
-    "data_oe_n": lambda c: int(_given(c.oe_n)),
-}
-
 
 def known_anomalies(ds, protocol: str, upload, protocol_options: dict | None = None) -> tuple[dict, object]:
     """The known-anomaly settings (ExperimentConfig fields) chosen in the sidebar, and an uploaded OE set.

@@ -10,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
-import torch
 
 from adcore import app_support as sup
 from adcore.data import DataError
@@ -195,15 +194,6 @@ def is_phone() -> bool:
     return "Mobi" in (st.context.headers.get("User-Agent") or "")
 
 
-def device_options() -> list[str]:
-    opts = ["auto", "cpu"]
-    if torch.cuda.is_available():
-        opts.append("cuda")
-    if torch.backends.mps.is_available():
-        opts.append("mps")
-    return opts
-
-
 def device_caption(device: str) -> str:
     from adcore.device import resolve_device
 
@@ -273,16 +263,6 @@ def param_widgets(kind: str, name: str, prefix: str, given: dict | None = None) 
     return out
 
 
-def parse_seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in str(text).replace(" ", "").split(",") if s]
-    except ValueError:
-        raise ValueError(f"seeds must be whole numbers separated by commas, got {text!r}") from None
-    if not seeds:
-        raise ValueError("give at least one seed")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError("seeds must differ from each other")
-    return seeds
 
 
 # ---------------------------------------------------------------- training with progress and cancel
@@ -321,7 +301,7 @@ def train(page: str, cfg, *, dataset=None, fingerprint: str = "", eval_sets=None
             last[0] = now
             frac = done / total if total else 0.0
             bar.progress(min(frac, 1.0), text=f"{label}: epoch {done} of {total} · {now - start:.1f} s"
-                         + eta_text(done, total, now - start))
+                         + sup.eta_text(done, total, now - start))
 
     try:
         if dataset is not None:
@@ -358,11 +338,3 @@ def show_error(action: str, err: BaseException) -> None:
     else:
         LOG.error("%s: %s", action, err, exc_info=err)
     st.error(f"{action}: {error_text(err)}")
-
-
-def eta_text(done: int, total: int, seconds: float) -> str:
-    """' · about N s left' from the pace so far (nothing before the first epoch or at the end)."""
-    if done <= 0 or done >= total:
-        return ""
-    left = seconds / done * (total - done)
-    return f" · about {left:.0f} s left" if left < 120 else f" · about {left / 60:.0f} min left"

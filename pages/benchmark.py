@@ -6,6 +6,7 @@ import time
 import streamlit as st
 
 from adcore import app_support as sup
+from adcore.device import available_devices
 from adcore import benchmark as bm
 from adcore.engines import run_sweep
 from adcore.experiment import ExperimentConfig
@@ -56,7 +57,7 @@ with st.sidebar:
     n_labeled = st.number_input("Labelled anomalies", 0, 1000, key="bench_labeled")
     n_seeds = st.slider("Seeds per method", 1, 10, key="bench_seeds")
     epochs = st.number_input("Epochs", 1, 5000, key="bench_epochs")
-    device = st.selectbox("Device", _ui.device_options(), key="bench_device")
+    device = st.selectbox("Device", available_devices(), key="bench_device")
 
 store = shared_store()
 if store is None:
@@ -111,7 +112,7 @@ def grid_cells() -> list[str]:
         def progress(line: str) -> None:
             count[0] += 1  # the first line announces the sweep, each later one is a finished data set
             n = count[0] - 1
-            eta = _ui.eta_text(n, len(missing), time.perf_counter() - start)
+            eta = sup.eta_text(n, len(missing), time.perf_counter() - start)
             bar.progress(n / len(missing), text=f"{n} of {len(missing)} data sets{eta}")
 
         report = run_sweep(missing, store, engine="local", workers=1, progress=progress)

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from adcore import app_support as sup
+from adcore.device import available_devices
 from adcore import plots
 from adcore.data import load
 from adcore.experiment import ExperimentConfig
@@ -101,7 +102,7 @@ with st.sidebar:
         strategies = _ui.strategy_select("cmp_strategies", STRATEGIES.names(), DEFAULTS.strategies, "Methods")
     n_seeds = st.slider("Seeds per method", 1, 10, key="cmp_seeds")
     epochs = st.number_input("Epochs", 1, 5000, key="cmp_epochs")
-    device = st.selectbox("Device", _ui.device_options(), key="cmp_device")
+    device = st.selectbox("Device", available_devices(), key="cmp_device")
     st.caption(_ui.device_caption(device))
     shortage = base.shortage
     if base.protocol not in ("fresh", "loe", "transductive"):

@@ -7,6 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from adcore import app_support as sup
+from adcore.device import available_devices
+from adcore import data_page as ds_page
 from adcore import upload_checks as checks
 from adcore.data import UPLOAD_TYPES, DataError, load, load_sklearn, upload_kind
 from adcore.data import limits
@@ -22,74 +24,26 @@ PAGE = "data"
 DEFAULTS = ExperimentConfig(data="sklearn:breast_cancer", protocol="split", alpha0=0.1, backbone="deepsvdd",
                             strategies=sup.order_strategies(["blind", "loe_hard", "loe_soft"]), seeds=[0], epochs=30, batch_size=128,
                             lr=1e-3, device="auto")
-BUILTIN = {"breast_cancer": "Breast cancer (benign normal, malignant anomalous)",
-           "wine": "Wine (one class normal, the others anomalous)",
-           "digits": "Digits as 64 features (one digit normal, the others anomalous)",
-           "digits_images": "Digits as 8×8 images (choose the normal digits; CNN backbones)"}
-LABEL_GUESS = ("label", "labels", "y", "class", "target", "outlier", "anomaly", "is_anomaly")
-
-
-def _is_builtin(data: str) -> bool:
-    return data.startswith(("sklearn:", "images:digits"))
-
-
-def _builtin_of(cfg) -> str:
-    return "digits_images" if cfg.data.startswith("images:") else cfg.data.split(":")[1]
-
-
 st.session_state.setdefault("data_source", "Built-in")
 for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_protocol": "split",
                "data_alpha0": 0.1, "data_alpha_same": True, "data_alpha": 0.1, "data_epochs": 30,
                "data_seeds": "0", "data_device": "auto", "data_batch": 128, "data_lr": 1e-3,
                "data_shortage": "error"}.items():
     st.session_state.setdefault(_k, _v)
-WIDGETS = {  # widget → its value in a config: links, loaded JSON files and the shared experiment set them
-    "data_source": lambda c: "Built-in" if _is_builtin(c.data) else "Upload",
-    "data_builtin": _builtin_of, "data_normal_class": lambda c: int(c.data.split(":")[2]),
-    "data_label_col": lambda c: _upload_option(c, "label_col", "(no labels)"),
-    "data_anomaly_value": lambda c: str(_upload_option(c, "anomaly_value")),
-    "data_onehot": lambda c: _upload_option(c, "categorical", None) == "onehot",
-    "data_known_value": lambda c: str(_upload_option(c, "known_value", "(none)")),
-    "data_protocol": lambda c: c.protocol, "data_alpha0": lambda c: float(c.alpha0),
-    "data_alpha_same": lambda c: c.alpha is None, "data_alpha": lambda c: float(c.alpha or c.alpha0),
-    "data_backbone": lambda c: c.backbone, "data_strategies": lambda c: list(c.strategies),
-    "data_epochs": lambda c: int(c.epochs), "data_seeds": lambda c: ",".join(map(str, c.seeds)),
-    "data_device": lambda c: c.device, "data_batch": lambda c: int(c.batch_size or 128),
-    "data_lr": lambda c: float(c.lr), "data_shortage": lambda c: c.shortage,
-    "data_img_size": lambda c: c.data_options["size"], "data_img_channels": lambda c: c.data_options["channels"],
-    "data_img_l1": lambda c: c.data_options["l1_normalize"],
-    "data_cls_normal": lambda c: list(c.protocol_options["normal_class"]),
-    "data_cls_anomaly": lambda c: list(c.protocol_options["anomaly_class"]),
-    "data_cls_one_normal": lambda c: c.protocol_options["normal_class"],
-    "data_cls_unseen": lambda c: c.protocol_options["unseen_class"],
-    **_known.CONFIG_WIDGETS,
-}
-DATA_WIDGETS = ("data_source", "data_builtin", "data_normal_class", "data_label_col", "data_anomaly_value",
-                "data_onehot", "data_known_value")
-
-
-def _upload_option(cfg, name, missing=KeyError):
-    if _is_builtin(cfg.data):
-        raise KeyError(name)  # a built-in set has no CSV options: leave the upload widgets alone
-    if name not in cfg.data_options and missing is KeyError:
-        raise KeyError(name)
-    return cfg.data_options.get(name, missing)
-
-
 def adopt(cfg, origin: str, fingerprint: str | None) -> None:
     """Put a link's or a JSON file's settings into the widgets; for an upload, ask for that file."""
-    _ui.apply_config(WIDGETS, cfg)
+    _ui.apply_config(ds_page.WIDGETS, cfg)
     st.session_state.pop("data_expect", None)
-    if not _is_builtin(cfg.data):
+    if not ds_page.is_builtin(cfg.data):
         st.session_state["data_expect"] = {"name": cfg.data, "fingerprint": fingerprint, "origin": origin}
 
 
-link_cfg = _ui.init_from_query(PAGE, DEFAULTS, WIDGETS)
-if link_cfg is not None and not _is_builtin(link_cfg.data):
+link_cfg = _ui.init_from_query(PAGE, DEFAULTS, ds_page.WIDGETS)
+if link_cfg is not None and not ds_page.is_builtin(link_cfg.data):
     adopt(link_cfg, "The link", st.query_params.get("fp"))
 news = _ui.experiment_news(PAGE)  # settings another page (Compare) changed on this page's data
 if news is not None:
-    _ui.apply_config({k: f for k, f in WIDGETS.items() if k not in DATA_WIDGETS},
+    _ui.apply_config({k: f for k, f in ds_page.WIDGETS.items() if k not in ds_page.DATA_WIDGETS},
                      ExperimentConfig.from_dict(news["config"]))
     _ui.adopted(PAGE, news)
 
@@ -114,7 +68,7 @@ def csv_options(raw: bytes, name: str) -> dict:
     table = sup.cached_data([sup.fingerprint(raw), "csv table"], lambda: read_csv_text(raw, name)[0])
     cols = ["(no labels)"] + [str(c) for c in table.columns]
     if st.session_state.get("data_label_col") not in cols:
-        st.session_state["data_label_col"] = next((c for c in cols if c.lower() in LABEL_GUESS), "(no labels)")
+        st.session_state["data_label_col"] = next((c for c in cols if c.lower() in ds_page.LABEL_GUESS), "(no labels)")
     c1, c2 = st.columns(2)
     label_col = c1.selectbox("Label column", cols, key="data_label_col")
     options, problem = {}, None
@@ -186,7 +140,8 @@ ds, fingerprint, data_name, data_options = None, "", "", {}
 try:
     if source == "Built-in":
         c1, c2 = st.columns([2, 1])
-        name = c1.selectbox("Data set (scikit-learn)", list(BUILTIN), key="data_builtin", format_func=BUILTIN.get)
+        name = c1.selectbox("Data set (scikit-learn)", list(ds_page.BUILTIN), key="data_builtin",
+                            format_func=ds_page.BUILTIN.get)
         if name == "digits_images":
             data_name, data_options = "images:digits", _images.image_options()
             ds = sup.cached_data([data_name, data_options], lambda: load(data_name, **data_options))
@@ -261,7 +216,7 @@ def apply_preset(name: str) -> dict:
     pcfg = ExperimentConfig.from_dict({**fields, "data": data_name or "preset"})
     if st.session_state.get("data_preset_applied") != name:
         st.session_state["data_preset_applied"] = name
-        _ui.apply_config({k: f for k, f in WIDGETS.items() if k not in DATA_WIDGETS}, pcfg)
+        _ui.apply_config({k: f for k, f in ds_page.WIDGETS.items() if k not in ds_page.DATA_WIDGETS}, pcfg)
         if pcfg.alpha0 is None:  # natural contamination (transductive): keep every anomaly
             st.session_state["data_alpha0"] = 0.5
         for key, value in pcfg.backbone_params.items():
@@ -327,7 +282,7 @@ with st.sidebar:
     strategies = _ui.strategy_select("data_strategies", available, DEFAULTS.strategies)
     epochs = st.number_input("Epochs", 1, 5000, key="data_epochs")
     seeds_text = st.text_input("Seeds (comma-separated)", key="data_seeds")
-    device = st.selectbox("Device", _ui.device_options(), key="data_device")
+    device = st.selectbox("Device", available_devices(), key="data_device")
     st.caption(_ui.device_caption(device))
     with st.expander("Optimiser and parameters"):
         batch = st.number_input("Batch size", 2, 100_000, key="data_batch")
@@ -342,7 +297,7 @@ try:
                            protocol_options=protocol_options, alpha0=float(alpha0),
                            alpha=None if alpha is None else float(alpha),
                            backbone=backbone, backbone_params=bb_params, strategies=strategies,
-                           strategy_params={s: p for s, p in sp.items() if p}, seeds=_ui.parse_seeds(seeds_text),
+                           strategy_params={s: p for s, p in sp.items() if p}, seeds=sup.parse_seeds(seeds_text),
                            epochs=int(epochs), batch_size=int(batch), lr=float(lr), device=device, shortage=shortage,
                            **{**preset_extra, **known})
     cfg.validate()

@@ -6,6 +6,7 @@ import time
 import streamlit as st
 
 from adcore import app_support as sup
+from adcore.device import available_devices
 from adcore import plots, sweeps
 from adcore.data import DataError
 from adcore.experiment import ExperimentConfig
@@ -64,7 +65,7 @@ with st.sidebar:
     backbone = _ui.backbone_select("sens_backbone", default="deepsvdd_rbf" if data == "toy" else "deepsvdd")
     seeds_text = st.text_input("Seeds", key="sens_seeds")
     epochs = st.number_input("Epochs per run", 1, 5000, key="sens_epochs")
-    device = st.selectbox("Device", _ui.device_options(), key="sens_device")
+    device = st.selectbox("Device", available_devices(), key="sens_device")
     st.caption(_ui.device_caption(device))
 
 study = st.segmented_control("Study", list(STUDIES), format_func=STUDIES.get, key="sens_study", required=True)
@@ -98,7 +99,7 @@ try:
         alpha0s = floats(st.text_input("True contamination ratios α0", key="sens_alpha0s"), "α0")
         alphas = floats(st.text_input("Assumed ratios α", key="sens_alphas"), "α") if study == "matrix" else None
     cfg = ExperimentConfig(data=data, backbone=backbone, strategies=strategies or ["blind"],
-                           seeds=_ui.parse_seeds(seeds_text), epochs=int(epochs), device=device,
+                           seeds=sup.parse_seeds(seeds_text), epochs=int(epochs), device=device,
                            batch_size=25 if data == "toy" else 128, lr=0.01 if data == "toy" else 1e-3,
                            standardize=False if data == "toy" else None)
     if study in METHOD_STUDIES:
@@ -154,7 +155,7 @@ if st.session_state.get("sens_pending") == skey and sup.STORE.get(repr(skey)) is
 
     def progress(done, total):
         seconds = time.perf_counter() - start
-        bar.progress(done / total, text=f"run {done} of {total} · {seconds:.0f} s" + _ui.eta_text(done, total, seconds))
+        bar.progress(done / total, text=f"run {done} of {total} · {seconds:.0f} s" + sup.eta_text(done, total, seconds))
 
     try:
         rows = run_study(None, progress=progress)

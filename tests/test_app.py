@@ -644,6 +644,6 @@ def test_page_setup_is_local_and_follows_the_browser_theme():
     assert "base" not in config.get("theme", {})  # light or dark as the browser says
     assert (root / "assets" / "favicon.png").is_file()
     assert 'page_icon=str(Path(__file__).parent / "assets" / "favicon.png")' in (root / "app.py").read_text()
-    from pages._ui import eta_text
+    from adcore.app_state import eta_text
 
     assert eta_text(5, 10, 5.0) == " · about 5 s left" and eta_text(0, 10, 1.0) == ""
