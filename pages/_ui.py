@@ -228,15 +228,19 @@ def strategy_select(key: str, available: list[str], default: list[str], label: s
     return sup.order_strategies(chosen)
 
 
+def set_param_widget(prefix: str, name: str, p, value) -> None:
+    """Put ``value`` into the widget :func:`param_widgets` draws for parameter ``p`` of ``name``."""
+    st.session_state[f"{prefix}_{name}_{p.name}"] = ",".join(map(str, value)) if p.type is tuple else value
+
+
 def param_widgets(kind: str, name: str, prefix: str, given: dict | None = None) -> dict:
     """One widget per registry parameter of backbone/strategy ``name``; returns the non-default values."""
     reg = BACKBONES if kind == "backbone" else STRATEGIES
     out = {}
     for p in reg.get(name).params:
         key = f"{prefix}_{name}_{p.name}"
-        value = (given or {}).get(p.name, p.default)
         if key not in st.session_state:
-            st.session_state[key] = ",".join(map(str, value)) if p.type is tuple else value
+            set_param_widget(prefix, name, p, (given or {}).get(p.name, p.default))
         help_ = sup.param_help(p)
         if p.choices:
             v = st.selectbox(p.name, list(p.choices), key=key, help=help_)
