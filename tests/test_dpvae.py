@@ -275,3 +275,15 @@ def test_vae_view_draws_both_charts_in_the_app():
     at.run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == 2 and "N(3·1, I)" in at.caption[0].value
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 27, 27)])
+def test_vae_mnist_arch_uses_stride_two_convolutions_and_decodes_to_the_input_size(shape):
+    vae = build_backbone("dpvae_cnn", shape, [0, 1], {"arch": "vae_mnist", "prior_alpha": 10.0})
+    assert [c.stride for c in vae.encoder.convs] == [2, 2] and not any(
+        isinstance(n, torch.nn.BatchNorm2d) for n in vae.encoder.norms)
+    side = 7 if shape[1] == 28 else 6  # 28 → 14 → 7; 27 → 13 → 6 (the decoder resamples back to 27)
+    assert vae.encoder.dims == (128 * side * side, 1024, 64) and vae.latent == 32  # App. D.1: dense 1024-32
+    x = torch.rand(2, 3, math.prod(shape))
+    assert vae.decoder(vae.posterior(x)[0]).shape == x.shape
+    assert torch.isfinite(vae.losses(x, train=True)[1]).all()

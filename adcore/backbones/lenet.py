@@ -6,10 +6,15 @@ LeNet-type encoders as in Ruff et al. (2018), with the sizes the papers give:
 - ``fmnist`` (IAD Sec. V-A, Fashion-MNIST): 16×(5×5) → 32×(5×5), dense 128 → 64.
 - ``cifar``  (Ruff et al. 2018; DP-VAE App. D.1, CIFAR-10): 32 → 64 → 128 × (5×5), dense 128.
 - ``vae_fmnist`` (DP-VAE App. D.1, F-MNIST): 16 → 32 × (5×5), dense 64 → 32, leaky slope 0.1.
-- ``vae_mnist``  (DP-VAE App. D.1, MNIST): 64 → 128 × (4×4), ReLU, no batch norm, dense 1024 → 32.
+- ``vae_mnist``  (DP-VAE App. D.1, MNIST): 64 → 128 × (4×4), ReLU, no batch norm, dense 1024 → 32,
+  stride-2 convolutions instead of max-pooling (``downsample = "stride"``).
 
 Each convolutional module is conv → batch norm → (leaky) ReLU → 2×2 max-pool
-(IAD Sec. V-A; DP-VAE App. D.1). Convolutions are padded by ⌊k/2⌋. ``auto``
+(IAD Sec. V-A; DP-VAE App. D.1). App. D.1 calls its MNIST network "different"
+from the LeNet type and "standard": we read its even 4×4 kernels as the common
+stride-2 convolutional VAE (28 → 14 → 7, padding 1; the decoder's transposed
+convolutions 7 → 14 → 28), which also costs ~4× less than 4×4 convolutions at
+full resolution followed by pooling. Convolutions are padded by ⌊k/2⌋. ``auto``
 picks ``mnist`` for one channel and ``cifar`` for three. The decoder mirrors the
 encoder (IAD Sec. V-A: "the max-pooling and convolutions are replaced with
 simple upsampling and deconvolutions"): dense layers in reverse, then per block
@@ -35,7 +40,7 @@ ARCHS = {
     "vae_fmnist": dict(channels=(16, 32), kernel=5, dense=(64, 32), batch_norm=True, activation="leaky_relu",
                        slope=0.1, ref="DP-VAE App. D.1, Fashion-MNIST"),
     "vae_mnist": dict(channels=(64, 128), kernel=4, dense=(1024, 32), batch_norm=False, activation="relu",
-                      slope=0.0, ref="DP-VAE App. D.1, MNIST"),
+                      slope=0.0, downsample="stride", ref="DP-VAE App. D.1, MNIST"),
 }
 ARCH_CHOICES = ("auto", *ARCHS)
 
@@ -74,21 +79,25 @@ class LeNetEncoder(nn.Module):
         self.n_models, self.input_shape = K, tuple(input_shape)
         C, H, W = self.input_shape
         k = arch["kernel"]
-        pad = k // 2
+        self.stride = 2 if arch.get("downsample", "pool") == "stride" else 1
+        pad = (k - 1) // 2 if self.stride == 2 else k // 2
         self.act = activation_fn(arch["activation"], arch["slope"])
         self.convs, self.norms = nn.ModuleList(), nn.ModuleList()
-        self.pre_pool = []  # spatial size after each convolution, before pooling
+        self.pre_pool = []  # spatial size the decoder restores per block: before pooling (or the strided conv's input)
         c, h, w = C, H, W
         for c_out in arch["channels"]:
-            conv = StackedConv2d(gens, c, c_out, k, padding=pad, bias=bias)
+            conv = StackedConv2d(gens, c, c_out, k, stride=self.stride, padding=pad, bias=bias)
+            size_in = (h, w)
             h, w = conv.out_size(h), conv.out_size(w)
             if min(h, w) < 2:
                 raise ValueError(f"images of {H}×{W} pixels are too small for {len(arch['channels'])} conv + 2×2-pool "
                                  "blocks; choose fewer channels entries or a larger image size")
             self.convs.append(conv)
             self.norms.append(StackedBatchNorm2d(K, c_out, affine=bn_affine) if arch["batch_norm"] else nn.Identity())
-            self.pre_pool.append((h, w))
-            c, h, w = c_out, h // 2, w // 2
+            self.pre_pool.append(size_in if self.stride == 2 else (h, w))
+            c = c_out
+            if self.stride == 1:
+                h, w = h // 2, w // 2
         self.out_shape = (c, h, w)
         dense = tuple(arch["dense"])
         if out_dim is not None:
@@ -100,7 +109,9 @@ class LeNetEncoder(nn.Module):
         K, B = x.shape[:2]
         h = pack(x.reshape(K, B, *self.input_shape))
         for conv, norm in zip(self.convs, self.norms):
-            h = F.max_pool2d(self.act(norm(conv(h))), 2)
+            h = self.act(norm(conv(h)))
+            if self.stride == 1:
+                h = F.max_pool2d(h, 2)
         z = unpack(h, K)
         for i, layer in enumerate(self.dense):
             z = layer(z)
@@ -114,7 +125,8 @@ class LeNetDecoder(nn.Module):
 
     Dense layers in reverse order, activation, reshape to the encoder's last
     feature map, then per block: upsample to the pre-pool size, transposed conv
-    (same kernel and padding) to the previous block's channels, BN and activation
+    (same kernel and padding) to the previous block's channels (strided archs: a
+    stride-2 transposed conv to the encoder conv's input size), BN and activation
     (none after the last one: a linear output).
     """
 
@@ -129,10 +141,12 @@ class LeNetDecoder(nn.Module):
         chans = (encoder.input_shape[0], *arch["channels"])
         k = arch["kernel"]
         self.sizes = encoder.pre_pool[::-1]
+        self.strided = encoder.stride == 2
         self.deconvs, self.norms = nn.ModuleList(), nn.ModuleList()
         n = len(arch["channels"])
         for j, i in enumerate(range(n, 0, -1)):
-            self.deconvs.append(StackedConv2d(gens, chans[i], chans[i - 1], k, padding=k // 2, bias=bias,
+            self.deconvs.append(StackedConv2d(gens, chans[i], chans[i - 1], k, stride=encoder.stride,
+                                              padding=(k - 1) // 2 if encoder.stride == 2 else k // 2, bias=bias,
                                               transposed=True))
             last = j == n - 1
             self.norms.append(StackedBatchNorm2d(K, chans[i - 1]) if arch["batch_norm"] and not last else nn.Identity())
@@ -144,7 +158,11 @@ class LeNetDecoder(nn.Module):
         h = pack(z.reshape(K, B, *self.start_shape))
         n = len(self.deconvs)
         for j, (deconv, norm, size) in enumerate(zip(self.deconvs, self.norms, self.sizes)):
-            h = deconv(F.interpolate(h, size=size, mode="nearest"))
+            if self.strided:  # transposed strided conv, then (odd sizes only) nearest resampling to the exact size
+                h = deconv(h)
+                h = h if tuple(h.shape[-2:]) == tuple(size) else F.interpolate(h, size=size, mode="nearest")
+            else:
+                h = deconv(F.interpolate(h, size=size, mode="nearest"))
             if j < n - 1:
                 h = self.act(norm(h))
         return unpack(h, K)
