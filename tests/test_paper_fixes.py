@@ -319,3 +319,32 @@ def test_data_page_preset_selector_loads_a_paper_setting():
     assert at.selectbox(key="data_backbone").value == "ae" and at.selectbox(key="data_protocol").value == "transductive"
     assert at.selectbox(key="data_bb_ae_error").value == "squared"
     assert at.multiselect(key="data_strategies").value == ["blind", "iad"]
+
+
+def _ordered_data(n_norm=40, n_anom=10):
+    from adcore.data.dataset import Dataset
+    X = np.arange(n_norm + n_anom, dtype=np.float32)[:, None].repeat(3, 1)  # row i holds the value i
+    y = np.r_[np.zeros(n_norm, int), np.ones(n_anom, int)]
+    return Dataset(X, y, name="ordered")
+
+
+def test_loe_protocol_file_order_trains_on_the_first_half_of_the_normals():
+    from adcore.data.protocols import make_split
+    ds = _ordered_data()
+    for seed in (0, 1):
+        sp = make_split(ds, "loe", 0.1, seed, standardize=False, normal_order="file")
+        train_normals = np.sort(sp.train.X[sp.train.y == 0, 0])
+        assert train_normals.tolist() == list(range(20))  # the LOE authors' loader: inliers[:n // 2]
+        assert np.sort(sp.test.X[sp.test.y == 0, 0]).tolist() == list(range(20, 40))
+        assert (sp.test.y == 1).sum() == 10 and (sp.train.y == 1).sum() == 2  # copies of the test anomalies
+    random = [np.sort(make_split(ds, "loe", 0.1, s, standardize=False).train.X[:, 0][:20]) for s in (0, 1)]
+    assert not np.array_equal(random[0], random[1])  # the default draws a new half per seed
+
+
+def test_loe_protocol_rejects_unknown_options():
+    from adcore.data.dataset import DataError
+    from adcore.data.protocols import make_split
+    with pytest.raises(DataError, match="takes only normal_order"):
+        make_split(_ordered_data(), "loe", 0.1, 0, normal_order="file", shuffle=True)
+    with pytest.raises(DataError, match="normal_order must be"):
+        make_split(_ordered_data(), "loe", 0.1, 0, normal_order="sorted")

@@ -11,6 +11,7 @@ from adcore.data.image_protocols import CLASS_PROTOCOLS, class_split
 
 PROTOCOLS = ("split", "loe", "transductive", "fresh", "one_vs_rest", "leave_one_class_out", "seen_unseen")
 SHORTAGE = ("error", "reduce_normals", "lower_alpha0")
+LOE_OPTIONS = ("normal_order",)  # protocol_options the loe protocol takes
 
 
 @dataclass
@@ -62,8 +63,11 @@ def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1,
     if alpha0 is not None and not 0 <= alpha0 < 1:
         raise DataError(f"α0 must lie in [0, 1); got {alpha0}")
     rng = np.random.default_rng(seed)
-    if protocol_options and protocol not in CLASS_PROTOCOLS:
-        raise DataError(f"protocol {protocol!r} takes no options; got {sorted(protocol_options)}")
+    takes = LOE_OPTIONS if protocol == "loe" else ()
+    unknown = sorted(set(protocol_options) - set(takes))
+    if unknown and protocol not in CLASS_PROTOCOLS:
+        raise DataError(f"protocol {protocol!r} takes " + (f"only {', '.join(takes)}" if takes else "no options")
+                        + f"; got {unknown}")
     labels = LabelRequest(n_labeled, labeled_ratio)
     if protocol in CLASS_PROTOCOLS:
         split = class_split(ds, protocol, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage,
@@ -83,7 +87,8 @@ def make_split(ds: Dataset, protocol: str = "split", alpha0: float | None = 0.1,
         if ds.n_anomalies == len(ds):
             raise DataError(f"{ds.name} has only anomalies (every label is 1); check the anomaly value")
         split = {"split": _split, "loe": _loe, "transductive": _transductive}[protocol](
-            ds, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage, labels=labels)
+            ds, alpha0, rng, train_normal_frac=train_normal_frac, shortage=shortage, labels=labels,
+            **protocol_options)
     if oe is not None:
         _add_outlier_exposure(split, oe, oe_n, rng)
     split.info.update(protocol=protocol, seed=seed, n_train=len(split.train), n_test=len(split.test))
@@ -187,18 +192,27 @@ def _last(n_pool: int, n_labelled: int) -> np.ndarray | None:
     return np.r_[np.zeros(n_pool, bool), np.ones(n_labelled, bool)] if n_labelled else None
 
 
-def _loe(ds, alpha0, rng, labels=LabelRequest(), **_):
+def _loe(ds, alpha0, rng, labels=LabelRequest(), normal_order="random", **_):
+    """LOE Sec. 4.3. ``normal_order``: ``"random"`` — a random half of the normals trains (a new split per
+    seed); ``"file"`` — the first half of the normals in file order trains, as in the LOE authors' released
+    loader (the same split for every seed; the seed only draws the noisy copies). Copies are drawn without
+    replacement while there are enough anomalies, as there."""
+    if normal_order not in ("random", "file"):
+        raise DataError(f"normal_order must be 'random' or 'file'; got {normal_order!r}")
     alpha0 = 0.1 if alpha0 is None else alpha0
-    normals = rng.permutation(np.flatnonzero(ds.y == 0))
-    anomalies = np.flatnonzero(ds.y == 1)
+    normals = np.flatnonzero(ds.y == 0)
     n_norm = len(normals) // 2
+    if normal_order == "random":
+        normals = rng.permutation(normals)
+    anomalies = np.flatnonzero(ds.y == 1)
     n_contam = _counts(n_norm, alpha0)
     n_lab = labels.count(n_norm + n_contam)  # labelled anomalies: further noisy copies
     source = ds.X[anomalies]
     std = source.std(axis=0) if len(anomalies) > 1 else np.ones(source.shape[1:], np.float32)
 
     def noisy_copies(n):
-        picks = rng.integers(0, len(anomalies), n)
+        picks = rng.integers(0, len(anomalies), n) if normal_order == "random" or n > len(anomalies) else \
+            rng.choice(len(anomalies), n, replace=False)
         return (source[picks] + rng.normal(size=(n, *source.shape[1:])) * std).astype(np.float32)
 
     X = np.concatenate([ds.X[normals[:n_norm]], noisy_copies(n_contam)])

@@ -187,16 +187,26 @@ class IAD(Strategy):
         if self.wants_scores(info.epoch):
             self._end_round(info.epoch, info.train_scores, info.backbone)
 
+    def group_scores(self, scores: torch.Tensor) -> torch.Tensor:
+        """The scores s^(t) that h and the weights are computed from, one row per group: here each member
+        is its own group (Ensemble + IAD overrides this with the aggregated ensemble score)."""
+        return scores
+
+    def to_members(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-group rows (G, ...) → per-member rows (M, ...)."""
+        return values
+
     def _end_round(self, epoch: int, scores: torch.Tensor, backbone) -> None:
         t = len(self._rounds["epoch"])
         self._round_start = epoch + 1
-        scores = scores.detach().float()
+        scores = self.group_scores(scores.detach().float())
         r = ranks(scores)
         if self._prev_ranks is None:
             h = torch.full((scores.shape[0],), float("nan"))
         else:
             h = termination_value(r, self._prev_ranks).float().cpu()
         self._prev_ranks = r
+        h, scores = self.to_members(h), self.to_members(scores)
         for j, k in enumerate(self._members):
             state = None
             if self.hp["keep_checkpoints"]:
