@@ -37,6 +37,14 @@ def _numbers(text: str, flag: str, kind=float) -> list:
                          f"got {text!r}") from None
 
 
+def _thread_count(text: str):
+    if text == "auto":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--threads takes 'auto' or a whole number from 1 up; got {text!r}")
+    return int(text)
+
+
 def read_config_file(path: str) -> dict:
     """The settings of a ``--config`` JSON file (its ``config`` object, or the whole object)."""
     try:
@@ -109,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", type=int, help="warm-up epochs trained blind (default 2)")
     run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
     run.add_argument("--device", help="auto | cpu | cuda | mps")
+    run.add_argument("--threads", type=_thread_count, help="CPU threads: auto (default) or a number")
+    run.add_argument("--precision", choices=("float32", "bfloat16"),
+                     help="bfloat16: the training steps' matrix products in bfloat16 (faster on recent CPUs/GPUs)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="backbone parameter")
     run.add_argument("--method", help="a named method (DeepSAD, PUSVDD, HSC, IsolationForest, …; see 'list'), or "
                                       "several separated by commas, run side by side on the same splits")
@@ -155,7 +166,7 @@ def config_from_args(args) -> ExperimentConfig:
     defaults = TOY_DEFAULTS if data == "toy" else DEFAULTS
     cfg = {**{"data": data}, **{k: v for k, v in base.items() if k != "data"}}
     for key in ("epochs", "lr", "alpha0", "alpha", "protocol", "backbone", "shortage", "device", "warmup",
-                "n_labeled", "labeled_ratio", "labeled_batch", "oe", "oe_n", "ensemble"):
+                "n_labeled", "labeled_ratio", "labeled_batch", "oe", "oe_n", "ensemble", "threads", "precision"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     for key, value in defaults.items():

@@ -16,10 +16,13 @@ import torch
 from adcore.data import Dataset, DataError, load, make_split
 from adcore.metrics import evaluate
 from adcore.registry import BACKBONES, STRATEGIES
+from adcore.backbones import build_backbone
+from adcore.device import resolve_device
 from adcore.trainer import Member, TrainConfig, TrainResult, train
 from adcore.validation import check_config, check_fields
 
 STACK_BYTES = 256 * 2**20  # above this, members are stacked per seed instead of all at once
+STACK_WORK = 2e8  # multiply-adds of one training step above which more members in a stack stop paying (BENCHMARKS)
 ENSEMBLE_STRIDE = 1_000_000  # ensemble member j of seed s starts from seed s + j·ENSEMBLE_STRIDE
 
 
@@ -64,6 +67,7 @@ class ExperimentConfig:
     lr_milestones: list = field(default_factory=list)  # epochs where lr is multiplied by lr_gamma (DP-VAE App. D.2)
     lr_gamma: float = 0.1
     grad_clip: float = 0.0  # each member's gradient norm clipped to this (DP-VAE App. D.2); 0: off
+    precision: str = "float32"  # or "bfloat16": the training steps' matrix products (adcore.trainer.step_precision)
     ensemble: int = 1  # models per seed on the seed's split; > 1 adds a row scoring their mean (DP-VAE Sec. 4.3)
 
     def to_dict(self) -> dict:
@@ -184,6 +188,21 @@ def train_config(cfg: ExperimentConfig, **given) -> TrainConfig:
     return TrainConfig(**{**values, **given})
 
 
+def member_groups(backbone: str, input_shape, params: dict, n_members: int, batch_size: int | None,
+                  n_samples: int | None = None, device: str = "cpu") -> list[list[int]]:
+    """Members ``0 … n_members-1`` in stacks trained one after another: small models gain from stacking
+    (one step's overhead for all), but once a CPU step is compute-bound a larger stack only adds memory
+    traffic, so a stack holds at most ⌊STACK_WORK / one member's work per step⌋ members, in groups of
+    near-equal size (docs/BENCHMARKS.md, "Stacking"). A GPU takes them all in one stack."""
+    one = build_backbone(backbone, input_shape, [0], params)
+    if getattr(one, "shallow", False) or resolve_device(device).type != "cpu":
+        return [list(range(n_members))]
+    rows = batch_size or n_samples or 1
+    most = max(1, int(STACK_WORK // max(one.work_per_step(rows), 1.0)))
+    n_groups = -(-n_members // most)
+    return [list(part) for part in np.array_split(np.arange(n_members), n_groups)]
+
+
 def resolve_protocol(cfg: ExperimentConfig, ds: Dataset) -> str:
     return cfg.protocol or ("fresh" if ds.sampler is not None else "split")
 
@@ -227,6 +246,10 @@ def run_experiment(cfg: ExperimentConfig, dataset: Dataset | None = None, *, eva
         groups = [list(range(len(members)))]
     else:
         groups = [[k for k, m in enumerate(members) if split_seed(cfg, m.seed) == seed] for seed in cfg.seeds]
+    train_x = splits[0].train.X
+    groups = [[idx[j] for j in part] for idx in groups
+              for part in member_groups(cfg.backbone, train_x.shape[1:], cfg.backbone_params, len(idx),
+                                        cfg.batch_size, len(train_x), cfg.device)]
     total = cfg.epochs * len(groups)
     fits = []
     for g, idx in enumerate(groups):

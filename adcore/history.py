@@ -11,9 +11,10 @@ class History:
     """Arrays indexed ``[epoch, member, ...]``.
 
     ``loss_total`` (the weighted objective, averaged over the epoch's
-    mini-batches) holds every epoch; ``loss_normal``/``loss_anomaly`` are the
-    mean L_n and L_a over the training set at the end of each recorded epoch
-    (NaN elsewhere). The per-sample arrays (``train_scores``,
+    mini-batches) holds every epoch, and so do ``loss_normal``/``loss_anomaly``,
+    the mean L_n and L_a of the epoch's mini-batches as the steps saw them
+    (``loss_anomaly`` is NaN in epochs where no member used L_a, which the
+    trainer then skipped). The per-sample arrays (``train_scores``,
     ``weight_normal``, ``weight_anomaly``, ``flags``) and ``eval`` hold the
     epochs listed in ``recorded_epochs`` for the training samples listed in
     ``sample_index`` (all of them up to ``max_recorded_samples``).

@@ -23,6 +23,8 @@ from adcore.registry import STRATEGIES
 from adcore.validation import TrainingDiverged, diverged_text
 from adcore.strategies.base import Batch, EpochEnd, Strategy, flag_counts, flag_to_weights, top_n_mask
 
+RECORDS = 25  # per-sample records of a run by default (every few epochs: the history costs a scoring pass each)
+
 
 @dataclass(frozen=True)
 class Member:
@@ -43,13 +45,14 @@ class TrainConfig:
     warmup: int = 2  # epochs trained blind by strategies that use warm-up (LOE App. C)
     device: str = "auto"
     threads: int | str = "auto"
-    record_every: int | None = None  # per-sample history every n epochs (the last always); None: ~100 records
-    max_recorded_samples: int = 20000
+    record_every: int | None = None  # per-sample history every n epochs (the last always); None: ~RECORDS records
+    max_recorded_samples: int = 2000  # per-sample history of at most this many training samples per member
     test_every: int = 0  # test AUROC every n epochs; 0: never during training
     labeled_batch: int | None = None  # labelled anomalies added to each batch (adcore.batching.BatchPlan); None: mixed in
     lr_milestones: tuple = ()  # epochs at which the learning rate is multiplied by lr_gamma (DP-VAE App. D.2)
     lr_gamma: float = 0.1
     grad_clip: float = 0.0  # clip each member's gradient norm to this (DP-VAE App. D.2); 0: off
+    precision: str = "float32"  # "bfloat16": the training steps' matrix products in bfloat16 (autocast)
 
 
 @dataclass
@@ -148,18 +151,22 @@ class _Weighting:
             else:
                 self.custom.append((strat, rows, alpha, len(idx) == K))
         self.any_truth = bool(self.truth_rows.any())
+        self.any_unlabeled = bool(self.unlabeled_rows.any())
+        self.max_alpha = max([m.alpha for m in members] + [0.0])
         self.all_objective = sum(len(r) for _, r, _ in self.objectives) == K
         self._counts = {}
         self.needs_labels = any(type(s).needs_labels for s, _ in self.strategies)
 
+    def needs_anomaly_loss(self, epoch: int) -> bool:
+        """Whether any member's objective (or ranking) uses L_a in ``epoch``; when none does, the
+        trainer asks the backbone for L_n alone (:meth:`Backbone.normal_loss`)."""
+        warm = epoch < self.warmup
+        return any(type(s).uses_anomaly_loss and not (warm and type(s).uses_warmup) for s, _ in self.strategies)
+
     def loss(self, ln, la, idx, epoch, y, labeled):
         """Per-member objective ``(K,)`` of a batch from the losses ``(K, B)`` (with gradients),
         and the detached ``(w_n, w_a, flag)`` recorded for the plots."""
-        leave_out = None
-        if labeled is not None and bool(self.unlabeled_rows.any()):
-            leave_out = labeled & self.unlabeled_rows
-            if not bool(leave_out.any()):
-                leave_out = None
+        leave_out = labeled & self.unlabeled_rows if labeled is not None and self.any_unlabeled else None
         if self.all_objective:
             wn, wa = torch.ones_like(ln), torch.zeros_like(la)
             flag = torch.zeros_like(ln, dtype=torch.bool)
@@ -188,20 +195,23 @@ class _Weighting:
         that the unsupervised rows must not rank (None when there are none)."""
         warm = epoch < self.warmup
         s_train = ln - la
-        if leave_out is None:
-            key = (s_train.shape[1], warm)
+        B = s_train.shape[1]
+        if leave_out is None:  # the counts and their maximum are known without reading the device
+            key = (B, warm)
             if key not in self._counts:
-                counts = flag_counts(self.alpha_warm if warm else self.alpha, s_train.shape[1])
-                self._counts[key] = counts if bool(counts.any()) else None
-            counts = self._counts[key]
+                counts = flag_counts(self.alpha_warm if warm else self.alpha, B)
+                most = int(counts.max())
+                self._counts[key] = (counts, most) if most > 0 else (None, 0)
+            counts, most = self._counts[key]
             ranked = s_train
         else:
             counts = flag_counts(self.alpha_warm if warm else self.alpha, (~leave_out).sum(1, keepdim=True))
+            most = min(B, int(self.max_alpha * B) + 1)  # an upper bound of the counts
             ranked = s_train.masked_fill(leave_out, float("-inf"))
-        if counts is None:
+        if counts is None or most == 0:
             flag = torch.zeros_like(s_train, dtype=torch.bool)
         else:
-            flag = top_n_mask(ranked, counts)
+            flag = top_n_mask(ranked, counts, most)
         if self.any_truth:
             flag = torch.where(self.truth_rows, y > 0.5, flag)
         wn, wa, flag = flag_to_weights(flag, self.wn_flag, self.wa_flag)
@@ -237,6 +247,18 @@ class _Weighting:
                 for j, k in enumerate(rows.tolist()):
                     slot[k] = value[j] if isinstance(value, (list, tuple, np.ndarray)) else value
         return extra
+
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+def step_precision(precision: str, device: torch.device):
+    """The autocast context of the training steps: ``bfloat16`` runs their matrix products in bfloat16
+    (2-3× the float32 rate on CPUs with AVX-512 BF16 or AMX and on recent GPUs), with float32 weights,
+    optimizer and scores; ``float32`` changes nothing."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}; got {precision!r}")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
 
 
 def clip_member_grads(model: torch.nn.Module, max_norm: float) -> None:
@@ -305,8 +327,9 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
     plan = BatchPlan(lab, N, B, config.labeled_batch, seeds, device)
     threads = choose_threads(model.work_per_step(plan.step_size), config.threads) if device.type == "cpu" else torch.get_num_threads()
 
+    autocast = step_precision(config.precision, device)
     E = config.epochs
-    every = config.record_every or max(1, -(-E // 100))
+    every = config.record_every or max(1, -(-E // RECORDS))
     rec_epochs = [e for e in range(E) if (e + 1) % every == 0 or e == E - 1]
     rec_pos = {e: i for i, e in enumerate(rec_epochs)}
     sub = _sample_subset(N, K, config.max_recorded_samples, seeds).to(device)
@@ -343,9 +366,17 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
             wa_ep = torch.zeros(K, N, device=device)
             fl_ep = torch.zeros(K, N, dtype=torch.bool, device=device)
             ep_loss = torch.zeros(K, device=device)
+            ep_ln, ep_la = torch.zeros(K, device=device), torch.zeros(K, device=device)
+            with_la = weighting.needs_anomaly_loss(epoch)
             steps = []
             for idx in plan.epoch():
-                ln, la = model.losses(x_tr[kk, idx], train=True)
+                with autocast:
+                    if with_la:
+                        ln, la = model.losses(x_tr[kk, idx], train=True)
+                    else:
+                        ln = model.normal_loss(x_tr[kk, idx], train=True)
+                        la = torch.zeros_like(ln)
+                ln, la = ln.float(), la.float()
                 per_member, wn, wa, flag = weighting.loss(ln, la, idx, epoch,
                                                           y_tr[kk, idx] if y_tr is not None else None,
                                                           lab[kk, idx] if lab is not None else None)
@@ -356,9 +387,13 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                 opt.step()
                 with torch.no_grad():
                     ep_loss += per_member
+                    ep_ln += ln.mean(1)
+                    ep_la += la.mean(1)
                 steps.append((idx, wn, wa, flag))
             with torch.no_grad():
-                losses[0, epoch] = (ep_loss / len(steps)).cpu()
+                losses[:, epoch] = (torch.stack((ep_loss, ep_ln, ep_la)) / len(steps)).cpu()
+                if not with_la:
+                    losses[2, epoch] = float("nan")
                 idx_all = torch.cat([st[0] for st in steps], dim=1)
                 if recording or y_tr is not None:
                     fl_ep.scatter_(1, idx_all, torch.cat([st[3] for st in steps], dim=1))
@@ -366,7 +401,7 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                     wn_ep.scatter_(1, idx_all, torch.cat([st[1] for st in steps], dim=1))
                     wa_ep.scatter_(1, idx_all, torch.cat([st[2] for st in steps], dim=1))
             bad = ~torch.isfinite(losses[0, epoch])
-            if bad.any() or not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            if bad.any() or not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
                 model.load_state_dict(last_good)  # divergence: keep the last finite epoch, raise after the history
                 diverged = (epoch, [k for k in range(K) if bad[k]] or list(range(K)))
                 break
@@ -378,16 +413,18 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                 recall[epoch] = (hits / truth.sum(1)).cpu()
             model.eval()
             with torch.no_grad():
-                scores = None
-                if recording or weighting.wants_scores(epoch):
-                    ln_all, la_all = _apply(model.losses, x_tr)
-                    scores = ln_all if type(model).score is Backbone.score else _apply(model.score, x_tr)
-                    losses[1, epoch], losses[2, epoch] = ln_all.mean(1).cpu(), la_all.mean(1).cpu()
+                # every training sample is scored only where a strategy needs it (and at the last epoch);
+                # the history's other records score its subsample alone
+                full = weighting.wants_scores(epoch) or epoch == E - 1
+                scores = _apply(model.score, x_tr) if full else None
                 weighting.end_epoch(epoch, scores, model)
                 if recording:
                     r = rec_pos[epoch]
-                    for name, src in (("train_scores", scores), ("weight_normal", wn_ep),
-                                      ("weight_anomaly", wa_ep), ("flags", fl_ep)):
+                    if scores is not None:
+                        rec["train_scores"][r] = scores[kk, sub].cpu()
+                    else:
+                        rec["train_scores"][r] = _apply(model.score, x_tr if S == N else x_tr[kk, sub]).cpu()
+                    for name, src in (("weight_normal", wn_ep), ("weight_anomaly", wa_ep), ("flags", fl_ep)):
                         rec[name][r] = src[kk, sub].cpu()
                     for name, v in evals.items():
                         eval_rec[name][r] = _apply(model.score, v.unsqueeze(0).expand(K, *v.shape)).cpu()

@@ -48,6 +48,11 @@ class Backbone(nn.Module):
         """Per-sample normal loss L_n and anomaly loss L_a, each ``(K, batch)``."""
         raise NotImplementedError
 
+    def normal_loss(self, x: torch.Tensor, train: bool = False) -> torch.Tensor:
+        """L_n alone, for epochs in which no member's objective uses L_a; backbones whose L_a
+        costs a pass of its own (the VAEs' outlier terms) override it."""
+        return self.losses(x, train)[0]
+
     def score(self, x: torch.Tensor) -> torch.Tensor:
         """Test anomaly score (higher = more anomalous): L_n, as in LOE Eq. 6."""
         return self.losses(x, train=False)[0]

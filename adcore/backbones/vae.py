@@ -238,13 +238,14 @@ class VAE(Backbone):
         mu, logvar = self.posterior(flat, outlier=True)
         return exp_cubo(self._two_cubo(flat, mu, logvar, hp["cubo_samples"], hp["beta_cubo"], hp["freeze_decoder"]))
 
-    def losses(self, x, train=False):
+    def normal_loss(self, x, train=False):
         flat = x.flatten(2)
         if train:
-            ln = -self._elbo(flat, *self.posterior(flat), self.hp["n_samples"], self.beta_kl(True))
-        else:
-            ln = self._test_score(flat)
-        return ln, self.outlier_loss(flat, train)
+            return -self._elbo(flat, *self.posterior(flat), self.hp["n_samples"], self.beta_kl(True))
+        return self._test_score(flat)
+
+    def losses(self, x, train=False):
+        return self.normal_loss(x, train), self.outlier_loss(x.flatten(2), train)
 
     def _test_score(self, flat):
         mu, logvar = self.posterior(flat)

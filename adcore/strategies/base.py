@@ -70,6 +70,7 @@ class Strategy:
     needs_labels = False
     uses_warmup = False
     uses_alpha = True
+    uses_anomaly_loss = True  # False: the objective and the ranking never read L_a (the trainer may skip it)
     flag_weights: tuple[float, float] | None = None
     flags_from_truth = False
     uses_labels = False
@@ -141,14 +142,18 @@ def flag_counts(alpha: torch.Tensor, batch_size: int) -> torch.Tensor:
     return torch.floor(alpha * batch_size + 1e-6).long()
 
 
-def top_n_mask(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+def top_n_mask(scores: torch.Tensor, counts: torch.Tensor, most: int | None = None) -> torch.Tensor:
     """Flag exactly the ``counts[m]`` highest scores of each row ``m`` of ``scores`` (M, B).
 
     Positions come from ``topk``, not from a ``>=`` threshold, so tied scores never
     flag more than ``counts[m]`` samples (Eq. 2's constraint holds with equality).
+    ``most`` (≥ every count), when the caller knows it, saves reading ``counts`` back
+    from the device.
     """
     mask = torch.zeros_like(scores, dtype=torch.bool)
-    k = min(int(counts.max()), scores.shape[1]) if counts.numel() else 0
+    if most is None:
+        most = int(counts.max()) if counts.numel() else 0
+    k = min(most, scores.shape[1])
     if k <= 0:
         return mask
     top = scores.topk(k, dim=1).indices

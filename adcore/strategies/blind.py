@@ -11,4 +11,5 @@ class Blind(Strategy):
     description = "Blind: trains on all data as if it were normal (the usual baseline)."
     paper = "LOE App. B"
     uses_alpha = False
+    uses_anomaly_loss = False
     flag_weights = (1.0, 0.0)

@@ -20,6 +20,7 @@ class Refine(Strategy):
     description = "Refine: removes the top-α samples of each mini-batch by L_n and trains on the rest."
     paper = "LOE App. B"
     uses_warmup = True
+    uses_anomaly_loss = False
 
     def weights(self, batch: Batch):
         ln = batch.loss_normal
