@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from adcore.backbones.base import Backbone
-from adcore.backbones.ntl import SMALL_PRODUCT, cosine_matrix
+from adcore.backbones.ntl import cosine_matrix, unit_rows
 from adcore.nn import ACTIVATIONS, StackedMLP
 from adcore.registry import BACKBONES, Param
 
@@ -96,8 +95,7 @@ class ICL(Backbone):
                                                               for j in range(self.n_windows)]), persistent=False)
         # floats per sample of the largest intermediates: windows and complements through the encoders, similarities
         W = self.n_windows
-        sims = W * W * rep_dim if W * W * rep_dim <= SMALL_PRODUCT else W * W  # see cosine_matrix
-        self._per_sample = W * (d + 2 * max(rep_dim, *hidden)) + sims
+        self._per_sample = W * (d + 2 * max(rep_dim, *hidden)) + W * W
 
     def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows ``(K, B, W, k)`` and complements ``(K, B, W, d-k)`` of ``x`` ``(K, B, d)``."""
@@ -106,12 +104,12 @@ class ICL(Backbone):
 
     def _encode(self, net, parts):
         K, B, W, n = parts.shape
-        return F.normalize(net(parts.reshape(K, B * W, n)).view(K, B, W, -1), dim=-1)
+        return unit_rows(net(parts.reshape(K, B * W, n))).view(K, B, W, -1)
 
     def similarities(self, x: torch.Tensor) -> torch.Tensor:
         """s_lj = cos(f(a_l), g(b_j)) / τ, ``(K, B, W, W)`` (rows: windows l, columns: complements j)."""
         a, b = self.split(x)
-        return cosine_matrix(self._encode(self.f, a) / self.hp["tau"], self._encode(self.g, b))
+        return cosine_matrix(self._encode(self.f, a), self._encode(self.g, b)) * (1.0 / self.hp["tau"])
 
     def log_p(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """log p_j and log(1 - p_j), each ``(K, B, W)``."""

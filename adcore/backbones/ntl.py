@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from adcore.backbones.base import Backbone
@@ -67,19 +66,19 @@ class StackedTransforms(nn.Module):
         return h
 
 
-SMALL_PRODUCT = 8192  # below this many products per sample, elementwise beats many tiny batched matmuls on CPU
+def unit_rows(h: torch.Tensor) -> torch.Tensor:
+    """``h / max(‖h‖, 1e-12)`` over the last dim, as ``F.normalize``; this rsqrt form's backward
+    is 3-4× faster on CPU (docs/BENCHMARKS.md, "NTL and ICL similarity products")."""
+    return h * torch.rsqrt(h.pow(2).sum(-1, keepdim=True).clamp_min(1e-24))
 
 
 def cosine_matrix(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``u @ v.T`` over the last two dims: ``(..., n, e) × (..., m, e) → (..., n, m)``.
-
-    Small per-sample products (e.g. 9 × 10 views of 12-d embeddings) run as one
-    broadcast multiply and sum, which on CPU is ~3× faster than a batched matmul
-    over thousands of tiny matrices; larger ones use the matmul.
-    """
-    if u.shape[-2] * v.shape[-2] * u.shape[-1] <= SMALL_PRODUCT:
-        return (u.unsqueeze(-2) * v.unsqueeze(-3)).sum(-1)
-    return torch.matmul(u, v.transpose(-1, -2))
+    """``u @ v.T`` over the last two dims: ``(..., n, e) × (..., m, e) → (..., n, m)``, as one
+    batched matmul over the flattened leading dims. Both operands should be contiguous: a slice
+    such as ``z[:, :, 1:]`` costs a copy and a scattered gradient, ~2× the full product."""
+    lead, n, m = u.shape[:-2], u.shape[-2], v.shape[-2]
+    out = torch.bmm(u.reshape(-1, n, u.shape[-1]), v.reshape(-1, m, v.shape[-1]).transpose(1, 2))
+    return out.view(*lead, n, m)
 
 
 @BACKBONES.register
@@ -169,8 +168,7 @@ class NTL(Backbone):
                                             activation=hp["activation"], batch_norm=bn)
         self.encoder = StackedMLP(self.gens, (d, *enc_hidden, rep_dim), bias=hp["bias"], activation=hp["activation"])
         # floats per sample of the largest intermediates: views through the nets, and the similarity products
-        sims = n_trans * rep_dim if n_trans * (n_trans + 1) * rep_dim <= SMALL_PRODUCT else n_trans
-        self._per_sample = (n_trans + 1) * (max(d, rep_dim, *trans_hidden, *enc_hidden) + sims)
+        self._per_sample = (n_trans + 1) * (max(d, rep_dim, *trans_hidden, *enc_hidden) + n_trans + 1)
 
     def views(self, x: torch.Tensor, train: bool = False) -> torch.Tensor:
         """Original and transformed views ``(K, T+1, B, d)``; view 0 is x."""
@@ -184,8 +182,10 @@ class NTL(Backbone):
         """s_tl = cos(f(x_t), f(x_l)) / τ for the T views (rows) against all T+1 views: ``(K, B, T, T+1)``."""
         v = self.views(x, train)
         K, V, B, d = v.shape
-        z = F.normalize(self.encoder(v.reshape(K, V * B, d)).view(K, V, B, -1).transpose(1, 2), dim=-1)
-        return cosine_matrix(z[:, :, 1:] / self.hp["tau"], z)
+        # sample-major rows (the input is small): every later tensor is contiguous in (K, B, V, e); all
+        # (T+1)² products, then the T rows of the views, and 1/τ on the products, not on the embeddings
+        z = unit_rows(self.encoder(v.transpose(1, 2).reshape(K, B * V, d))).view(K, B, V, -1)
+        return cosine_matrix(z, z)[:, :, 1:] * (1.0 / self.hp["tau"])
 
     def log_p(self, x: torch.Tensor, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """log p_t and log(1 - p_t), each ``(K, B, T)``."""
