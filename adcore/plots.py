@@ -59,6 +59,15 @@ def _empty(message: str, height: int = 260) -> go.Figure:
 
 # ---------------------------------------------------------------- toy contours (LOE Fig. 1)
 
+ROW_HEIGHT = {1: 520, 2: 440, 3: 340, 4: 280}  # px per row of contour_grid by columns (240 for 5 and more)
+
+
+def contour_grid_height(n: int, cols: int = 5, height_per_row: int | None = None) -> int:
+    """Pixel height of :func:`contour_grid` with ``n`` panels."""
+    cols = max(min(cols, n), 1)
+    return (height_per_row or ROW_HEIGHT.get(cols, 240)) * math.ceil(n / cols) + 110
+
+
 def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool = True, title: str | None = None,
                  show_flags: bool = True, height_per_row: int | None = None) -> go.Figure:
     """Side-by-side anomaly-score contour plots, one per panel (LOE Fig. 1 (a)-(e)).
@@ -74,7 +83,7 @@ def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool =
         return _empty("choose at least one strategy")
     cols = min(cols, n)
     rows = math.ceil(n / cols)
-    height_per_row = height_per_row or {1: 520, 2: 440, 3: 340, 4: 280}.get(cols, 240)
+    height_per_row = height_per_row or ROW_HEIGHT.get(cols, 240)
     gap_x, gap_y = 0.02, 80 / (height_per_row * rows + 110) if rows > 1 else 0.0  # ~80 px for colour bar + title
     w = (1 - gap_x * (cols - 1)) / cols
     h = (1 - gap_y * (rows - 1)) / rows
@@ -128,7 +137,7 @@ def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool =
         data.append(dict(type="scatter", x=[None], y=[None], mode="lines", name="decision boundary (1−α quantile)",
                          line=dict(color="#e6550d", width=2.6), xaxis="x", yaxis="y"))
     layout.update(LAYOUT, template=_template(), margin=dict(l=10, r=10, t=70 if title else 40, b=10), annotations=notes,
-                  height=height_per_row * rows + 110, title=dict(text=title) if title else None,
+                  height=contour_grid_height(n, cols, height_per_row), title=dict(text=title) if title else None,
                   legend=dict(orientation="h", yanchor="top", y=-0.09 if rows == 1 else -0.05, x=0.5,
                               xanchor="center"))
     return go.Figure(data=data, layout=layout, _validate=False)
@@ -137,7 +146,11 @@ def contour_grid(panels: list[dict], xs, ys, *, cols: int = 5, log_scale: bool =
 def toy_contours(result, grid, epoch_pos: int = -1, members: list[int] | None = None, **kw) -> go.Figure:
     """:func:`contour_grid` of a run trained with ``eval_sets={"grid": grid[2]}`` at recorded epoch
     ``epoch_pos`` (an index into ``History.recorded_epochs``; -1: the last)."""
-    xs, ys, _ = grid
+    return contour_grid(toy_panels(result, epoch_pos, members), grid[0], grid[1], **kw)
+
+
+def toy_panels(result, epoch_pos: int = -1, members: list[int] | None = None) -> list[dict]:
+    """The :func:`contour_grid` panels of a run trained with a ``grid`` eval set, at recorded epoch ``epoch_pos``."""
     members = list(range(len(result.members))) if members is None else members
     panels = []
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -155,7 +168,7 @@ def toy_contours(result, grid, epoch_pos: int = -1, members: list[int] | None = 
         panels.append({"title": f"({letters[i % 26]}) {_label(result, k)}", "z": h.eval["grid"][r, 0],
                        "X": split.train.X[idx], "y": None if split.train.y is None else split.train.y[idx],
                        "flags": h.flags[r, 0], "threshold": thr})
-    return contour_grid(panels, xs, ys, **kw)
+    return panels
 
 
 # ---------------------------------------------------------------- ROC and score histogram
@@ -219,20 +232,19 @@ def score_histogram(scores, y=None, threshold: float | None = None, title: str =
 # ---------------------------------------------------------------- training dynamics
 
 def loss_figure(result, members: list[int] | None = None) -> go.Figure:
-    """The weighted training objective per epoch, and mean L_n / L_a over the training set."""
+    """The weighted training objective per epoch, and the mean L_n / L_a of the epoch's mini-batches."""
     members = list(range(len(result.members))) if members is None else members
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training objective (mean over batches)",
-                                                        "mean L_n (solid) and L_a (dotted), training set"))
+                                                        "mean L_n (solid) and L_a (dotted) of the batches"))
     for i, k in enumerate(members):
         h = result.history(k)
         color, name = strategy_color(result.members[k].strategy, i), _label(result, k)
         ep = np.arange(1, h.n_epochs + 1)
         fig.add_trace(go.Scatter(x=ep, y=h.loss_total[:, 0], name=name, legendgroup=name, line=dict(color=color)),
                       row=1, col=1)
-        rec = h.recorded_epochs
-        fig.add_trace(go.Scatter(x=rec + 1, y=h.loss_normal[rec, 0], name=name, legendgroup=name, showlegend=False,
+        fig.add_trace(go.Scatter(x=ep, y=h.loss_normal[:, 0], name=name, legendgroup=name, showlegend=False,
                                  line=dict(color=color)), row=1, col=2)
-        fig.add_trace(go.Scatter(x=rec + 1, y=h.loss_anomaly[rec, 0], name=name, legendgroup=name, showlegend=False,
+        fig.add_trace(go.Scatter(x=ep, y=h.loss_anomaly[:, 0], name=name, legendgroup=name, showlegend=False,
                                  line=dict(color=color, dash="dot")), row=1, col=2)
     for col in (1, 2):
         ys = np.concatenate([np.asarray(t.y, float) for t in fig.data if t.xaxis == ("x" if col == 1 else "x2")])
