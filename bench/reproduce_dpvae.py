@@ -129,9 +129,35 @@ def ablation(args):
                   f"K=1 {PAPER_T5_CARDIO[(encoder, decoder, 1)]}")
 
 
+VAE_METHODS = ("VAE", "MML-VAE", "DP-VAE")
+
+
+def mnist_start(args) -> int:
+    return args.epochs // 4 if args.start_epoch is None else args.start_epoch  # App. D: 50 of 200
+
+
+def mnist_config(args, c: int, gamma: float, pollution: float, method: str, same_test: bool = False):
+    """One MNIST run: normal class ``c``, labelled anomalies of class c+1 at ratio γ_l = ``gamma`` (taken out of
+    the data, so out of the test set; ``same_test``: out of the test set with none labelled, the γ_l = 0 VAE on
+    the same test set), the pool polluted at γ_p = ``pollution``."""
+    oe = f"class:{(c + 1) % 10}" if gamma > 0 or same_test else None
+    base = ExperimentConfig(data=MNIST, protocol="one_vs_rest", protocol_options={"normal_class": c},
+                            alpha0=pollution, train_normal_frac=0.5, seeds=list(range(args.seeds)),
+                            ensemble=args.ensemble, device="cpu", threads=args.threads, oe=oe,
+                            oe_n=0 if same_test else None)
+    cfg = configure(base, method, args.schedule, "image", epochs=args.epochs)
+    if method in VAE_METHODS:  # Deep SAD keeps Ruff et al.'s LeNet (Sec. 5)
+        cfg = replace(cfg, backbone_params={**cfg.backbone_params, "arch": args.arch,
+                                            "test_samples": args.test_samples})
+    if method in ("MML-VAE", "DP-VAE"):
+        cfg = replace(cfg, strategy_params={"sad": {**cfg.strategy_params["sad"], "start_epoch": mnist_start(args)}})
+    if gamma > 0:
+        cfg = replace(cfg, oe_n=int(round(gamma * _mnist_pool(cfg) / (1 - gamma))))
+    return cfg
+
+
 def mnist(args):
-    start = args.epochs // 4 if args.start_epoch is None else args.start_epoch  # App. D: 50 of 200
-    vae_methods = [m for m in args.methods if m in ("VAE", "MML-VAE", "DP-VAE")]
+    start = mnist_start(args)
     print(f"MNIST one-vs-rest, scaled down from App. D (printed so nobody mistakes it for the paper's protocol):\n"
           f"  normal classes {args.classes} (paper: all 10), labelled class c+1 only (paper: each of the 9), "
           f"{args.seeds} seed(s) (paper: one per setting, 90 settings), ensemble K = {args.ensemble} (paper: 5)\n"
@@ -143,39 +169,60 @@ def mnist(args):
           f"  γ_l {args.gammas}, γ_p {args.pollution} at γ_l = {args.polluted_gamma}; methods {args.methods}",
           flush=True)
     for c in args.classes:
-        outlier_class = (c + 1) % 10
         for pollution in [0.0, *args.pollution]:
-            gammas = args.gammas if pollution == 0 else [args.polluted_gamma]
-            for gamma in gammas:
-                base = ExperimentConfig(data=MNIST, protocol="one_vs_rest", protocol_options={"normal_class": c},
-                                        alpha0=pollution, train_normal_frac=0.5, seeds=list(range(args.seeds)),
-                                        ensemble=args.ensemble, device="cpu", threads=args.threads,
-                                        oe=f"class:{outlier_class}" if gamma > 0 else None)
+            for gamma in args.gammas if pollution == 0 else [args.polluted_gamma]:
                 if gamma == 0:
-                    methods = ["VAE", "VAE-same-test"] if "VAE" in args.methods or vae_methods else []
+                    runs = [("VAE", False), ("VAE", True)] if any(m in VAE_METHODS for m in args.methods) else []
                 else:
-                    methods = [m for m in args.methods if m != "VAE"]
-                for method in methods:
-                    if method == "VAE-same-test":  # the labelled class out of the test set too, as for γ_l > 0
-                        base, method = replace(base, oe=f"class:{outlier_class}", oe_n=0), "VAE"
-                    cfg = configure(base, method, args.schedule, "image", epochs=args.epochs)
-                    if method in ("VAE", "MML-VAE", "DP-VAE"):  # Deep SAD keeps Ruff et al.'s LeNet (Sec. 5)
-                        cfg = replace(cfg, backbone_params={**cfg.backbone_params, "arch": args.arch,
-                                                            "test_samples": args.test_samples})
-                    if method in ("MML-VAE", "DP-VAE"):
-                        cfg = replace(cfg, strategy_params={"sad": {**cfg.strategy_params["sad"],
-                                                                    "start_epoch": start}})
-                    if gamma > 0:
-                        n_pool = _mnist_pool(cfg)
-                        cfg = replace(cfg, oe_n=int(round(gamma * n_pool / (1 - gamma))))
+                    runs = [(m, False) for m in args.methods if m != "VAE"]
+                for method, same_test in runs:
+                    cfg = mnist_config(args, c, gamma, pollution, method, same_test)
                     run(cfg, {"table": 2 if pollution == 0 else 9, "data": "mnist", "normal_class": c,
-                              "outlier_class": outlier_class, "gamma_l": gamma, "gamma_p": pollution,
+                              "outlier_class": (c + 1) % 10, "gamma_l": gamma, "gamma_p": pollution,
                               "method": method, "test_without_labelled_class": bool(cfg.oe), "arch": args.arch,
                               "epochs": args.epochs, "start_epoch": start}, args.out)
                     paper = (PAPER_T2 if pollution == 0 else PAPER_T9).get(gamma if pollution == 0 else pollution)
                     if paper:
                         print(f"  paper (mean of 90 experiments): Deep SAD {paper[0]}, MML-VAE {paper[1]}, "
                               f"DP-VAE {paper[2]}")
+
+
+def diagnose(args):
+    """Where a VAE's MNIST test score comes from: AUROC of the whole −ELBO, of its reconstruction part alone
+    and of its β_KL·KL(q ‖ N(0, I)) part alone (both at the posterior mean μ), the mean KL, and the latent
+    means' position on the prior axis, mean_i μ_i(x), for normal test images, test anomalies and the labelled
+    training anomalies (member 0, first seed)."""
+    import torch
+    from adcore.metrics import evaluate
+
+    print(f"diagnose: {args.epochs} epochs, outlier terms from epoch {mnist_start(args)}, network {args.arch!r}")
+    for c in args.classes:
+        for gamma in [g for g in args.gammas if g > 0]:
+            for method in [m for m in args.methods if m in ("MML-VAE", "DP-VAE")]:
+                cfg = mnist_config(args, c, gamma, 0.0, method)
+                res = run_experiment(cfg)
+                fit, j = res.fit_of(0)
+                split, vae = res.split_of(0), fit.backbone.eval()
+                auroc = lambda s: round(100 * evaluate(split.test.y, s)["auroc"], 2)  # noqa: E731
+                groups = {}
+                with torch.no_grad():
+                    for name, X in (("test", split.test.X), ("labelled", split.train.X[split.train.labeled])):
+                        flat = torch.as_tensor(X, dtype=torch.float32).flatten(1)[None].expand(vae.n_models, -1, -1)
+                        mu, logvar = vae.posterior(flat)
+                        groups[name] = (-vae.log_lik(flat, mu)[j].numpy(), vae.kl(mu, logvar)[j].numpy(),
+                                        mu[j].mean(-1).numpy())
+                rec, kl, axis = groups["test"]
+                y = split.test.y
+                row = {"normal_class": c, "gamma_l": gamma, "method": method, "epochs": args.epochs,
+                       "auroc": auroc(res.test_scores[0]), "auroc_reconstruction": auroc(rec),
+                       "auroc_kl": auroc(kl), "beta_kl": vae.hp["beta_kl"],
+                       "kl": {"normal": float(kl[y == 0].mean()), "anomaly": float(kl[y == 1].mean()),
+                              "labelled": float(groups["labelled"][1].mean())},
+                       "prior_axis": {"normal": float(axis[y == 0].mean()), "anomaly": float(axis[y == 1].mean()),
+                                      "labelled": float(groups["labelled"][2].mean())}}
+                print(" ", json.dumps(row), flush=True)
+                with args.out.open("a") as f:
+                    f.write(json.dumps({"part": "diagnose", **row, "config": cfg.to_dict()}) + "\n")
 
 
 def _mnist_pool(cfg) -> int:
@@ -191,7 +238,7 @@ def _mnist_pool(cfg) -> int:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("part", choices=("table4", "ablation", "mnist"))
+    p.add_argument("part", choices=("table4", "ablation", "mnist", "diagnose"))
     p.add_argument("--data", nargs="+", default=["thyroid"], choices=sorted(FILES))
     p.add_argument("--methods", nargs="+", default=["OCSVM", "DeepSAD", "VAE", "MML-VAE", "DP-VAE"])
     p.add_argument("--seeds", type=int, default=3)
@@ -212,7 +259,7 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=Path("bench/results/dpvae.jsonl"))
     args = p.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    {"table4": table4, "ablation": ablation, "mnist": mnist}[args.part](args)
+    {"table4": table4, "ablation": ablation, "mnist": mnist, "diagnose": diagnose}[args.part](args)
 
 
 if __name__ == "__main__":
