@@ -248,7 +248,7 @@ def main(argv=None):
     p.add_argument("--classes", type=int, nargs="+", default=[0, 1])
     p.add_argument("--gammas", type=float, nargs="+", default=[0.0, 0.01, 0.05, 0.1, 0.2])
     p.add_argument("--pollution", type=float, nargs="*", default=[0.05, 0.1])
-    p.add_argument("--epochs", type=int, default=40, help="MNIST epochs (App. D: 200)")
+    p.add_argument("--epochs", type=int, default=50, help="MNIST epochs (App. D: 200)")
     p.add_argument("--start-epoch", type=int, default=None,
                    help="MNIST: epoch the outlier terms start (App. D: 50); default a quarter of --epochs")
     p.add_argument("--arch", default="mnist", help="MNIST network: mnist (LeNet 8-4, default for the CPU budget) "
