@@ -85,7 +85,10 @@ class ExperimentConfig:
         if not self.strategies:
             raise ValueError("choose at least one strategy")
         for s in self.strategies:
-            STRATEGIES.resolve_params(s, self.strategy_params.get(s))
+            size = STRATEGIES.resolve_params(s, self.strategy_params.get(s)).get("ensemble_size")
+            if size is not None and size != self.ensemble:  # iad_ensemble: its ensembles are a seed's models
+                raise ValueError(f"strategy {s!r} trains ensembles of {size} models on one split: set the ensemble "
+                                 f"size to {size} (CLI --ensemble {size}), or its ensemble_size to {self.ensemble}")
         if not self.seeds:
             raise ValueError("give at least one seed")
         if self.epochs < 1:
@@ -317,7 +320,10 @@ def ensemble_runs(cfg, members, splits, test_scores, runs) -> list[dict]:
                    "fit_seconds": sum(r["fit_seconds"] for r in own), "stacked_with": own[0]["stacked_with"],
                    "epochs_trained": own[0]["epochs_trained"]}
             if split.test.y is not None and 0 < split.test.y.sum() < len(split.test.y):
-                row.update(evaluate(split.test.y, np.mean(picked, axis=0)))
+                aggregate = getattr(STRATEGIES.get(s), "aggregate", None)  # e.g. IAD Table V's median scaling
+                score = (np.mean(picked, axis=0) if aggregate is None
+                         else aggregate(torch.as_tensor(np.stack(picked))).numpy())
+                row.update(evaluate(split.test.y, score))
             rows.append(row)
     return rows
 

@@ -70,3 +70,22 @@ def test_plain_ensemble_keeps_unit_weights_and_its_last_round():
     assert np.all(np.asarray(ex["iad_weights"][0]) == 1.0)
     final = ensemble_score(torch.as_tensor(res.score(X)))
     assert torch.allclose(final, torch.as_tensor(ex["iad_scores"][0][-1]).float(), atol=1e-3)
+
+
+def test_experiment_ensembles_are_a_seeds_models_and_score_the_median_scaled_mean():
+    import pytest
+    from adcore.experiment import ExperimentConfig, run_experiment
+    from adcore.metrics import evaluate
+    cfg = ExperimentConfig(data="sklearn:wine", backbone="ae", strategies=["iad_ensemble"], seeds=[0, 1], ensemble=2,
+                           strategy_params={"iad_ensemble": {"ensemble_size": 2, "epochs_per_round": 1}}, epochs=3,
+                           alpha0=0.1)
+    res = run_experiment(cfg)
+    rows = [r for r in res.runs if r["strategy"] == "iad_ensemble ×2"]
+    assert len(rows) == 2
+    for row, seed in zip(rows, (0, 1)):
+        ks = [k for k in range(len(res.members)) if res.runs[k].get("split_seed") == seed]
+        expect = evaluate(res.split_of(ks[0]).test.y, ensemble_score(torch.as_tensor(np.stack(
+            [res.test_scores[k] for k in ks]))).numpy())["auroc"]
+        assert row["auroc"] == pytest.approx(expect)
+    with pytest.raises(ValueError, match="ensembles of 5 models on one split"):
+        ExperimentConfig(data="sklearn:wine", backbone="ae", strategies=["iad_ensemble"]).validate()

@@ -36,7 +36,9 @@ class IADEnsemble(IAD):
     weights, shared by the ensemble's members, and every member's ``iad_scores`` / ``iad_h`` hold its
     ensemble's. ``reweight=False`` keeps all weights at 1 on the sub-datasets and returns the last round:
     the plain *Ensemble* row of Table V. Sub-datasets are drawn from ``subset_seed`` and the member's
-    position in the run.
+    position in the run. In an experiment the ensembles are a seed's ``ensemble`` models (one split), so
+    ``ExperimentConfig.ensemble`` must equal ``ensemble_size``; its "iad_ensemble ×K" row scores
+    :func:`ensemble_score`.
     """
 
     name = "iad_ensemble"
@@ -49,6 +51,8 @@ class IADEnsemble(IAD):
         Param("reweight", True, bool, help="IAD's weights and h selection; off: the plain Ensemble row"),
         Param("subset_seed", 0, int, 0, 2**31 - 1, help="seed of the random sub-datasets"),
     )
+
+    aggregate = staticmethod(ensemble_score)  # the ensemble's score (the experiment's "iad_ensemble ×K" row)
 
     def __init__(self, n_members, n_samples, device=None, **hp):
         super().__init__(n_members, n_samples, device=device, **hp)
