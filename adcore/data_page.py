@@ -49,7 +49,7 @@ WIDGETS = {  # widget → its value in a config: links, loaded JSON files and th
     "data_backbone": lambda c: c.backbone, "data_strategies": lambda c: list(c.strategies),
     "data_epochs": lambda c: int(c.epochs), "data_seeds": lambda c: ",".join(map(str, c.seeds)),
     "data_device": lambda c: c.device, "data_batch": lambda c: int(c.batch_size or 128),
-    "data_lr": lambda c: float(c.lr), "data_shortage": lambda c: c.shortage,
+    "data_lr": lambda c: float(c.lr), "data_shortage": lambda c: c.shortage, "data_precision": lambda c: c.precision,
     "data_img_size": lambda c: c.data_options["size"], "data_img_channels": lambda c: c.data_options["channels"],
     "data_img_l1": lambda c: c.data_options["l1_normalize"],
     "data_cls_normal": lambda c: list(c.protocol_options["normal_class"]),

@@ -162,7 +162,9 @@ def check_config(cfg) -> None:
     check_device(cfg.device)
     if cfg.threads != "auto" and not (_is_int(cfg.threads) and 1 <= cfg.threads <= 1024):
         raise ConfigError("threads", f"must be 'auto' or a whole number from 1 to 1024; got {cfg.threads!r}")
-    if cfg.precision not in ("float32", "bfloat16"):
+    from adcore.trainer import PRECISIONS
+
+    if cfg.precision not in PRECISIONS:
         raise ConfigError("precision", f"must be 'float32' or 'bfloat16'; got {cfg.precision!r}")
     if cfg.shortage not in SHORTAGE:
         raise ConfigError("shortage", f"must be one of {list(SHORTAGE)}; got {cfg.shortage!r}")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from adcore import app_support as sup
 from adcore.device import available_devices
+from adcore.trainer import PRECISION_HELP, PRECISIONS
 from adcore import plots
 from adcore.data import load
 from adcore.experiment import ExperimentConfig
@@ -30,7 +31,8 @@ SETTINGS = {  # widget → its value in a config (the sidebar shows the config i
     "cmp_alpha0": lambda c: float(c.alpha0), "cmp_backbone": lambda c: c.backbone,
     "cmp_epochs": lambda c: int(c.epochs), "cmp_device": lambda c: c.device,
     "cmp_batch": lambda c: int(c.batch_size or 128), "cmp_lr": lambda c: float(c.lr),
-    "cmp_shortage": lambda c: c.shortage, "cmp_n_labeled": lambda c: int(c.n_labeled)}
+    "cmp_shortage": lambda c: c.shortage, "cmp_n_labeled": lambda c: int(c.n_labeled),
+    "cmp_precision": lambda c: c.precision}
 SHOWN = ("protocol", "alpha0", "backbone", "epochs", "batch_size", "lr", "shortage")
 MODES = {"strategies": "Strategies", "methods": "Named methods"}
 METHOD_FIELDS = ("method", "backbone", "backbone_params", "strategies", "strategy_params")  # each method's own
@@ -112,6 +114,7 @@ with st.sidebar:
     with st.expander("Optimiser"):
         batch = st.number_input("Batch size", 2, 100_000, key="cmp_batch")
         lr = st.number_input("Learning rate", 1e-6, 1.0, key="cmp_lr", format="%g")
+        precision = st.selectbox("Precision", PRECISIONS, key="cmp_precision", help=PRECISION_HELP)
 
 if mode == "strategies" and "blind" not in strategies:
     st.info("Add Blind to the methods to get the paired significance test against it.")
@@ -128,7 +131,8 @@ try:
                   backbone_params=base.backbone_params if backbone == base.backbone else {},
                   strategies=strategies, strategy_params={s: p for s, p in base.strategy_params.items() if s in strategies},
                   seeds=list(range(int(n_seeds))), epochs=int(epochs), batch_size=int(batch), lr=float(lr),
-                  device=device, shortage=shortage, **({"n_labeled": int(n_labeled)} if methods else {}))
+                  device=device, shortage=shortage, precision=precision,
+                  **({"n_labeled": int(n_labeled)} if methods else {}))
     cfg.validate()
 except ValueError as err:
     st.error(f"Impossible settings: {err}")

@@ -15,6 +15,7 @@ from adcore.data import limits
 from adcore.data.loaders import read_csv_text
 from adcore.data.image_protocols import CLASS_PROTOCOLS
 from adcore.experiment import ExperimentConfig
+from adcore.trainer import PRECISION_HELP, PRECISIONS
 from adcore.presets import DESCRIPTIONS as PRESET_NOTES, PRESETS, preset_fields
 from adcore.registry import STRATEGIES
 from pages import _images, _known, _ui, _views
@@ -28,7 +29,7 @@ st.session_state.setdefault("data_source", "Built-in")
 for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_protocol": "split",
                "data_alpha0": 0.1, "data_alpha_same": True, "data_alpha": 0.1, "data_epochs": 30,
                "data_seeds": "0", "data_device": "auto", "data_batch": 128, "data_lr": 1e-3,
-               "data_shortage": "error"}.items():
+               "data_shortage": "error", "data_precision": "float32"}.items():
     st.session_state.setdefault(_k, _v)
 def adopt(cfg, origin: str, fingerprint: str | None) -> None:
     """Put a link's or a JSON file's settings into the widgets; for an upload, ask for that file."""
@@ -287,6 +288,7 @@ with st.sidebar:
     with st.expander("Optimiser and parameters"):
         batch = st.number_input("Batch size", 2, 100_000, key="data_batch")
         lr = st.number_input("Learning rate", 1e-6, 1.0, key="data_lr", format="%g")
+        precision = st.selectbox("Precision", PRECISIONS, key="data_precision", help=PRECISION_HELP)
         bb_params = _ui.param_widgets("backbone", backbone, "data_bb", link_cfg.backbone_params if link_cfg else None)
         sp = {s: _ui.param_widgets("strategy", s, "data_sp") for s in strategies if STRATEGIES.get(s).params}
 
@@ -299,7 +301,7 @@ try:
                            backbone=backbone, backbone_params=bb_params, strategies=strategies,
                            strategy_params={s: p for s, p in sp.items() if p}, seeds=sup.parse_seeds(seeds_text),
                            epochs=int(epochs), batch_size=int(batch), lr=float(lr), device=device, shortage=shortage,
-                           **{**preset_extra, **known})
+                           precision=precision, **{**preset_extra, **known})
     cfg.validate()
 except ValueError as err:
     st.error(f"Impossible settings: {err}")
@@ -340,7 +342,9 @@ key = st.selectbox("Run", keys, key="data_show", format_func=dict(runs).get, hel
 result = sup.STORE.get(key)
 _ui.stale_note(result.config, cfg)
 info = result.splits[0].info
-st.caption(f"Trained on {sup.device_text(result)} in {result.seconds:.1f} s · protocol {info['protocol']} · "
+st.caption(f"Trained on {sup.device_text(result)} in {result.seconds:.1f} s"
+           + (f" ({result.config.precision} steps)" if result.config.precision != "float32" else "") +
+           f" · protocol {info['protocol']} · "
            f"{info['n_train']} training samples ({info.get('n_train_anomalies', 'unknown')} unlabelled anomalies"
            + (f", {info['n_labeled']} labelled anomalies" + (f" from {info['oe']}" if info.get("oe") else "")
               if info.get("n_labeled") else "") + "), "

@@ -647,3 +647,18 @@ def test_page_setup_is_local_and_follows_the_browser_theme():
     from adcore.app_state import eta_text
 
     assert eta_text(5, 10, 5.0) == " · about 5 s left" and eta_text(0, 10, 1.0) == ""
+
+
+def test_precision_setting_trains_in_bfloat16_and_travels_to_compare():
+    at = open_page("data")
+    at.number_input(key="data_epochs").set_value(3).run()
+    at.selectbox(key="data_precision").set_value("bfloat16").run()
+    at.button(key="data_train").click().run()
+    no_errors(at)
+    assert metrics_df(at)["AUROC"].notna().all()
+    assert sup.STORE.get(at.session_state["data_show"]).config.precision == "bfloat16"
+    assert any("(bfloat16 steps)" in c.value for c in at.caption)
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_data").set_value("sklearn:breast_cancer").run()  # the data of Your data
+    no_errors(at)
+    assert at.selectbox(key="cmp_precision").value == "bfloat16"
