@@ -138,6 +138,7 @@ class _Weighting:
             strat = cls(len(idx), n_samples, device=device, **STRATEGIES.resolve_params(name, dict(params)))
             rows = torch.tensor(idx, device=device)
             alpha = torch.tensor([[members[k].alpha] for k in idx], device=device)
+            strat.alpha_max = max(members[k].alpha for k in idx)  # for Batch.alpha_max: bounds without device reads
             self.strategies.append((strat, rows))
             self.unlabeled_rows[rows] = not cls.uses_labels
             if cls.has_objective():
@@ -184,7 +185,7 @@ class _Weighting:
             pick = lambda t: None if t is None else t[rows]  # noqa: E731
             ln_r, la_r = ln[rows], la[rows]
             batch = Batch(ln_r.detach() - la_r.detach(), ln_r.detach(), la_r.detach(), alpha, idx[rows], epoch,
-                          pick(y), pick(labeled), warm)
+                          pick(y), pick(labeled), warm, strat.alpha_max)
             obj, (w_n, w_a, fl) = strat.objective(batch, ln_r, la_r)
             per_member = per_member.index_copy(0, rows, obj)
             wn, wa, flag = wn.index_copy(0, rows, w_n), wa.index_copy(0, rows, w_a), flag.index_copy(0, rows, fl)
@@ -220,7 +221,7 @@ class _Weighting:
                 continue
             pick = (lambda t: t) if whole else (lambda t: None if t is None else t[rows])  # noqa: E731
             w = strat.weights(Batch(pick(s_train), pick(ln), pick(la), alpha, pick(idx), epoch, pick(y),
-                                    pick(leave_out), warm))
+                                    pick(leave_out), warm, strat.alpha_max))
             if whole:
                 return w
             for dst, src in zip((wn, wa, flag), w):

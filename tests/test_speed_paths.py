@@ -1,6 +1,8 @@
 """The trainer's fast paths (issue 15) change the cost, never the numbers: L_a skipped where no
 member uses it, the history scored on its subsample every few epochs, members stacked in groups,
 bfloat16 steps on request."""
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -104,3 +106,33 @@ def test_precision_is_checked_and_reaches_the_cli(tmp_path, capsys):
     assert cli_main(["run", "--data", "toy", "--epochs", "2", "--threads", "1", "--precision", "bfloat16",
                      "--out", str(out)]) == 0
     assert '"precision": "bfloat16"' in out.read_text()
+
+
+HOST_READS = ("__bool__", "__int__", "__float__", "__index__", "item", "tolist", "numpy", "cpu")
+
+
+def _host_reads(monkeypatch, run) -> int:
+    """How often our code in ``run()`` reads a tensor back to the host (on a GPU each read is a
+    synchronisation; torch's own CPU Adam reads its step counters, the CUDA one is fused)."""
+    count = [0]
+    for name in HOST_READS:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *a, _f=original, **kw):
+            count[0] += "adcore" in sys._getframe(1).f_code.co_filename
+            return _f(self, *a, **kw)
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    run()
+    monkeypatch.undo()
+    return count[0]
+
+
+@pytest.mark.parametrize("strategy", ["blind", "loe_hard", "loe_soft", "refine", "sad", "soel", "pu"])
+def test_training_steps_never_read_the_device(monkeypatch, strategy):
+    lab = np.zeros(len(X), bool)
+    lab[-10:] = True  # labelled anomalies among the data, so that the unsupervised rows leave them out
+    def run(batch):
+        return lambda: train("deepsvdd", [Member(strategy, 0.1, 0), Member("loe_hard", 0.1, 1)], X, labeled=lab,
+                             config=TrainConfig(epochs=4, batch_size=batch, warmup=1, record_every=4))
+    few, many = _host_reads(monkeypatch, run(150)), _host_reads(monkeypatch, run(15))  # 2 vs 20 steps an epoch
+    assert many == few, f"{many - few} more host reads with 18 more steps per epoch"

@@ -25,6 +25,12 @@ class Batch:
     y_true: torch.Tensor | None = None
     labeled: torch.Tensor | None = None
     warm: bool = False
+    alpha_max: float | None = None  # the largest α of the rows, known on the host (None: read it from ``alpha``)
+
+    def most_flags(self) -> int | None:
+        """An upper bound of the ⌊αB⌋ of every row, without reading the device (None when unknown)."""
+        B = self.s_train.shape[1]
+        return None if self.alpha_max is None else min(B, int(self.alpha_max * B) + 1)
 
 
 @dataclass

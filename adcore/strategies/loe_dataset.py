@@ -43,7 +43,7 @@ class _DatasetLOE(Strategy):
         if self.labels is None:  # first epoch after the warm-up: the mini-batch rule
             valid = ~torch.isnan(s)
             flag = top_n_mask(s.masked_fill(~valid, float("-inf")),
-                              flag_counts(batch.alpha, valid.sum(1, keepdim=True))) & valid
+                              flag_counts(batch.alpha, valid.sum(1, keepdim=True)), batch.most_flags()) & valid
         else:
             flag = self.labels.gather(1, batch.index) & ~torch.isnan(s)
         return flag_to_weights(flag, *self.flag_weights)

@@ -32,7 +32,7 @@ class Refine(Strategy):
             n = (~out).sum(1, keepdim=True).to(ln.dtype)
             ranked = ln.masked_fill(out, float("-inf"))
         counts = flag_counts(batch.alpha, n)
-        drop = top_n_mask(ranked, counts)
+        drop = top_n_mask(ranked, counts, batch.most_flags())
         keep_weight = n / (n - counts.to(ln.dtype)).clamp_min(1.0)
         w_n = torch.where(drop, 0.0, keep_weight.expand_as(ln))
         return w_n, torch.zeros_like(w_n), drop

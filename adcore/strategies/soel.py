@@ -34,7 +34,7 @@ class SOEL(Strategy):
             flag = torch.zeros_like(lab)
         else:
             counts = flag_counts(batch.alpha, unl.sum(dim=1, keepdim=True))
-            flag = top_n_mask(batch.s_train.masked_fill(lab, float("-inf")), counts)
+            flag = top_n_mask(batch.s_train.masked_fill(lab, float("-inf")), counts, batch.most_flags())
         w_n, w_a = (0.0, 1.0) if self.hp["mode"] == "hard" else (0.5, 0.5)
         wn = torch.where(flag, w_n, 1.0) * unl
         wa = torch.where(flag, w_a, 0.0) * unl
