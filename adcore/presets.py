@@ -38,7 +38,8 @@ def iad_backbone_params(backbone: str, dataset: str) -> dict:
 def _build() -> tuple[dict, dict]:
     presets, notes = {}, {}
     for backbone, extra, where in (("ntl", {}, "NTL, LOE App. C tabular sizes, residual transformations"),
-                                   ("icl", {"denominator": "windows"}, "ICL, contrastive loss")):
+                                   ("icl", {"denominator": "windows", "window_norm": True},
+                                    "ICL, contrastive loss, embeddings normalised across windows as the authors' code")):
         for large in (False, True):
             name = f"loe-table6-{backbone}" + ("-large" if large else "")
             presets[name] = dict(_LOE_TABULAR, backbone=backbone, backbone_params=dict(extra),

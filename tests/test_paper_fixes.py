@@ -348,3 +348,25 @@ def test_loe_protocol_rejects_unknown_options():
         make_split(_ordered_data(), "loe", 0.1, 0, normal_order="file", shuffle=True)
     with pytest.raises(DataError, match="normal_order must be"):
         make_split(_ordered_data(), "loe", 0.1, 0, normal_order="sorted")
+
+
+def test_icl_window_norm_normalises_each_unit_across_windows_first():
+    from adcore.backbones import build_backbone
+    torch.manual_seed(0)
+    parts = torch.randn(1, 2, 4, 3)  # (K, B, W, n)
+    for on in (False, True):
+        m = build_backbone("icl", (5,), [0], {"window_norm": on})
+        out = m._encode(lambda z: z, parts)  # identity encoder: out is the normalised input
+        ref = parts / parts.norm(dim=-2, keepdim=True) if on else parts
+        assert torch.allclose(out, ref / ref.norm(dim=-1, keepdim=True), atol=1e-6)
+        scaled = parts.clone()
+        scaled[:, :, 0] *= 10.0  # rescale window 0 only
+        moved = m._encode(lambda z: z, scaled)
+        # with window_norm the other windows' embeddings change too; without, they do not
+        assert torch.allclose(moved[:, :, 1:], out[:, :, 1:], atol=1e-6) != on
+
+
+def test_loe_icl_presets_use_the_authors_normalisation():
+    from adcore.presets import preset_fields
+    for name in ("loe-table6-icl", "loe-table6-icl-large"):
+        assert preset_fields(name)["backbone_params"] == {"denominator": "windows", "window_norm": True}

@@ -51,6 +51,9 @@ class ICL(Backbone):
     capped at d - 1; τ = 0.1; both encoders are MLPs with two hidden layers of
     width h = clip(d, 32, 128) and e = h (ICL used embeddings of 200; ours are
     smaller to stay fast on CPU, where the cost grows with W·h²).
+    ``window_norm`` (used by the LOE Table 6 presets): the ICL authors' code, which LOE ran, first
+    normalises each embedding unit across the W windows of a sample and only then each embedding, so
+    a window's embedding depends on the other windows'; off, h is the plain cosine of LOE Sec. 3.4.
     ``embed``: mean over windows of the normalised f(a_j).
     """
 
@@ -70,6 +73,9 @@ class ICL(Backbone):
               help="p_j = h(a_j,b_j) / Σ_l h(a_l,b_j) (windows: ICL's contrastive loss, each complement against "
                    "all windows), Σ_l h(a_j,b_l) (complements) or Σ_l h(a_l,b_l) (pairs: LOE Sec. 3.4 as "
                    "printed, contrasts nothing), see the class docstring"),
+        Param("window_norm", False, bool,
+              help="before each embedding is normalised, L2-normalise every embedding unit across the windows "
+                   "(the ICL authors' code, which LOE ran; off: h = exp(cos(f(a), g(b))/τ) as LOE Sec. 3.4)"),
         Param("bias", True, bool, help="bias terms in both encoders"),
         Param("activation", "leaky_relu", str, choices=tuple(ACTIVATIONS)),
     )
@@ -104,7 +110,10 @@ class ICL(Backbone):
 
     def _encode(self, net, parts):
         K, B, W, n = parts.shape
-        return unit_rows(net(parts.reshape(K, B * W, n))).view(K, B, W, -1)
+        h = net(parts.reshape(K, B * W, n)).view(K, B, W, -1)
+        if self.hp["window_norm"]:  # each unit L2-normalised across the W windows first (the ICL authors' code)
+            h = h * torch.rsqrt(h.pow(2).sum(-2, keepdim=True).clamp_min(1e-24))
+        return unit_rows(h)
 
     def similarities(self, x: torch.Tensor) -> torch.Tensor:
         """s_lj = cos(f(a_l), g(b_j)) / τ, ``(K, B, W, W)`` (rows: windows l, columns: complements j)."""
