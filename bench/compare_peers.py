@@ -12,7 +12,7 @@ Peers (``requirements-peers.txt``; DeepOD must go in with ``--no-deps``, its pin
 
     .venv/bin/pip install -r requirements-peers.txt && .venv/bin/pip install --no-deps deepod==0.4.1
     PYTHONPATH=. .venv/bin/python bench/compare_peers.py [--pairs ntl,icl,deepsvdd,pyod_deepsvdd,pyod_ae]
-        [--seeds 5] [--repeats 2] [--epochs 50] [--precision float32,bfloat16] [--peer-fits N]
+        [--seeds 5] [--repeats 2] [--epochs 50] [--precision float32,bfloat16] [--peer-fits N] [--device cuda]
 
 ``--peer-fits N`` times only N of the peer's fits and scales its time to the whole job (for the slow
 ones: DeepOD ICL takes ~100 s a fit here); the output says so. Pairs whose library is missing are skipped.
@@ -50,10 +50,13 @@ class Pair:
     make: object  # (seed, n_features, epochs) -> model with fit(X) and decision_function(X)
 
 
+DEVICE = "cpu"  # --device
+
+
 def _deepod(name, **kw):
     def make(seed, d, epochs):
         from deepod.models import tabular
-        return getattr(tabular, name)(epochs=epochs, batch_size=64, lr=1e-3, device="cpu", verbose=0,
+        return getattr(tabular, name)(epochs=epochs, batch_size=64, lr=1e-3, device=DEVICE, verbose=0,
                                       random_state=seed, **kw)
     return make
 
@@ -67,7 +70,7 @@ def _pyod_deepsvdd(seed, d, epochs):
 def _pyod_ae(seed, d, epochs):
     from pyod.models.auto_encoder import AutoEncoder
     return AutoEncoder(epoch_num=epochs, batch_size=64, lr=1e-3, hidden_neuron_list=[64, 32], batch_norm=False,
-                       dropout_rate=0.0, preprocessing=False, device="cpu", verbose=0, random_state=seed)
+                       dropout_rate=0.0, preprocessing=False, device=DEVICE, verbose=0, random_state=seed)
 
 
 PAIRS = {
@@ -87,7 +90,7 @@ PAIRS = {
 def ours(pair: Pair, seeds, epochs, precision) -> tuple[float, dict]:
     cfg = ExperimentConfig(data=str(THYROID), alpha0=ALPHA0, alpha=ALPHA0, backbone=pair.backbone,
                            backbone_params=pair.params, strategies=STRATEGIES, seeds=list(seeds), epochs=epochs,
-                           batch_size=64, lr=1e-3, threads=1, precision=precision)
+                           batch_size=64, lr=1e-3, threads=1, precision=precision, device=DEVICE)
     start = time.perf_counter()
     result = run_experiment(cfg)
     return time.perf_counter() - start, {s: result.summary[s]["auroc"]["mean"] for s in STRATEGIES}
@@ -116,12 +119,16 @@ def main():
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--precision", default="float32", help="comma-separated: float32, bfloat16")
     parser.add_argument("--peer-fits", type=int, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (ours and the peers on the same device)")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
     torch.set_num_threads(1)
     seeds = range(args.seeds)
     precisions = args.precision.split(",")
     print(f"thyroid, {len(STRATEGIES)} strategies × {args.seeds} seeds = {len(STRATEGIES) * args.seeds} models, "
-          f"{args.epochs} epochs, batch 64, 1 thread, torch {torch.__version__}, load {os.getloadavg()[0]:.1f}")
+          f"{args.epochs} epochs, batch 64, 1 thread, device {DEVICE}, torch {torch.__version__}, "
+          f"load {os.getloadavg()[0]:.1f}")
     for key in args.pairs.split(","):
         pair = PAIRS[key]
         if importlib.util.find_spec(pair.library) is None:
