@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", type=int, help="warm-up epochs trained blind (default 2)")
     run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
     run.add_argument("--device", help="auto | cpu | cuda | mps")
+    run.add_argument("--record-every", type=int, help="the history's per-sample records every n epochs "
+                                                       "(default: about 25 records; 1: every epoch)")
     run.add_argument("--threads", type=_thread_count, help="CPU threads: auto (default) or a number")
     run.add_argument("--precision", choices=("float32", "bfloat16"),
                      help="bfloat16: the training steps' matrix products in bfloat16 (faster on recent CPUs/GPUs)")
@@ -166,7 +168,8 @@ def config_from_args(args) -> ExperimentConfig:
     defaults = TOY_DEFAULTS if data == "toy" else DEFAULTS
     cfg = {**{"data": data}, **{k: v for k, v in base.items() if k != "data"}}
     for key in ("epochs", "lr", "alpha0", "alpha", "protocol", "backbone", "shortage", "device", "warmup",
-                "n_labeled", "labeled_ratio", "labeled_batch", "oe", "oe_n", "ensemble", "threads", "precision"):
+                "n_labeled", "labeled_ratio", "labeled_batch", "oe", "oe_n", "ensemble", "threads", "precision",
+                "record_every"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     for key, value in defaults.items():

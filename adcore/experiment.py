@@ -64,6 +64,7 @@ class ExperimentConfig:
     oe_options: dict = field(default_factory=dict)
     standardize: bool | None = None  # None: yes for tabular files, no for toy mixtures
     test_every: int = 0
+    record_every: int | None = None  # the history's per-sample records every n epochs; None: ~25 records
     lr_milestones: list = field(default_factory=list)  # epochs where lr is multiplied by lr_gamma (DP-VAE App. D.2)
     lr_gamma: float = 0.1
     grad_clip: float = 0.0  # each member's gradient norm clipped to this (DP-VAE App. D.2); 0: off

@@ -148,6 +148,7 @@ def check_config(cfg) -> None:
     _whole(cfg, "warmup", 0)
     _whole(cfg, "n_labeled", 0)
     _whole(cfg, "test_every", 0)
+    _whole(cfg, "record_every", 1, MAX_EPOCHS, optional=True)
     if not isinstance(cfg.seeds, list) or not cfg.seeds:
         raise ConfigError("seeds", "give at least one seed")
     for s in cfg.seeds:

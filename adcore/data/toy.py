@@ -42,7 +42,8 @@ LOE_PRESET = (
 
 # Training settings for the toy data: LOE App. A (batch 25, 200 epochs) with lr 0.003 instead of
 # 0.01, which was unstable with our RBF initialisation (see adcore/backbones/deepsvdd_rbf.py).
-TOY_TRAINING = {"epochs": 200, "batch_size": 25, "lr": 0.003}
+# The toy's history every 2 epochs (100 frames for the playground's epoch slider; it costs little here).
+TOY_TRAINING = {"epochs": 200, "batch_size": 25, "lr": 0.003, "record_every": 2}
 
 
 class Mixture:
