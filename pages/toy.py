@@ -8,6 +8,7 @@ import streamlit as st
 
 from adcore import app_support as sup
 from adcore import plots
+from adcore.contour_picture import toy_picture
 from adcore.data import LOE_PRESET, DataError
 from adcore.registry import STRATEGIES
 from pages import _ui, _views
@@ -18,6 +19,7 @@ PAGE = "toy"
 DEFAULTS = sup.toy_config()
 PRESET_ROWS = sup.mixture_rows(LOE_PRESET)
 ASK_SECONDS = 5  # runs estimated to take longer wait for the Train button
+CONTROLS_PX = 124  # height of the replay controls above the grid (kept free in the light first view)
 
 
 def _reset_mixture():
@@ -32,6 +34,31 @@ def _commit_mixture():
     if not st.session_state.get("toy_edit_mix") and "toy_rows_edited" in st.session_state:
         st.session_state["toy_rows"] = st.session_state.pop("toy_rows_edited")
     st.session_state.pop("toy_mix_editor", None)
+
+
+def run_caption(result) -> str:
+    return (f"{len(result.members)} models trained together in {result.seconds:.1f} s on "
+            f"{sup.device_text(result)} · training set {len(result.splits[0].train)} points "
+            f"({result.splits[0].info.get('n_train_anomalies', 0)} anomalies) · metrics on a fresh test draw of "
+            f"{len(result.splits[0].test)} points")
+
+
+def light_view() -> None:
+    """A new tab's first view of the default run (trained and drawn at server start): its picture alone, and
+    the full page right after (the sidebar's widgets and plotly.js take seconds to load on a slow machine)."""
+    grid = sup.toy_grid()
+    key = sup.run_key(DEFAULTS, eval_sets={"grid": grid[2]})
+    result = sup.STORE.get(key)
+    if result is None:  # still training: the full page, with its progress bar
+        return
+    st.caption(run_caption(result))
+    st.space(CONTROLS_PX)  # where the full page has the replay controls
+    phone = _ui.is_phone()
+    cols = 1 if phone else 5
+    _ui.picture_then_chart("toy_grid", "picture", toy_picture(key, result, grid, cols=cols), None,
+                           plots.contour_grid_height(len(result.members), cols, 340 if phone else None))
+    _ui.rerun_soon()
+    st.stop()
 
 
 def _toggle_play():
@@ -59,6 +86,10 @@ st.markdown("A contaminated 2-D data set: Deep SVDD learns what is normal while 
             "unlabelled anomalies. Each panel is one way of treating them (LOE Fig. 1): the colours are the "
             "anomaly score, the **orange line** is the decision boundary at the (1−α) quantile of the training "
             "scores, and **black rings** mark the points the strategy currently treats as anomalies.")
+_ui.picture_style("toy_grid")
+view = _ui.first_view(PAGE)  # a new tab's first view: a picture of the grid while plotly.js loads
+if view == "picture" and not st.query_params:
+    light_view()
 
 if "toy_rows" not in st.session_state:
     _reset_mixture()
@@ -179,10 +210,7 @@ elif error:
 
 h0 = result.history(0)
 rec = [int(e) + 1 for e in h0.recorded_epochs]
-st.caption(f"{len(result.members)} models trained together in {result.seconds:.1f} s on "
-           f"{sup.device_text(result)} · training set {len(result.splits[0].train)} points "
-           f"({result.splits[0].info.get('n_train_anomalies', 0)} anomalies) · metrics on a fresh test draw of "
-           f"{len(result.splits[0].test)} points")
+st.caption(run_caption(result))
 if st.session_state.get("toy_epoch") not in rec:
     st.session_state["toy_epoch"] = rec[-1]
 playing = st.session_state.get("toy_playing", False)
@@ -212,12 +240,18 @@ def contours():
     fig = plots.toy_contours(result, grid, rec.index(epoch), show_flags=show_flags, log_scale=log_scale,
                              title=f"Anomaly-score contours after epoch {epoch} of {rec[-1]}",
                              cols=1 if phone else 5, height_per_row=340 if phone else None)
-    _views.chart(fig, key="toy_contours")
+    picture = None if view == "chart" else toy_picture(key, result, grid, rec.index(epoch), show_flags=show_flags,
+                                                       log_scale=log_scale, cols=1 if phone else 5)
+    _ui.picture_then_chart("toy_grid", view, picture, lambda: _views.chart(fig, key="toy_contours"),
+                           fig.layout.height)
 
 
 contours()
 if all(m.alpha == 0 for m in result.members):
     st.caption("α = 0: no decision boundary is drawn (the (1−α) quantile is the largest training score).")
 _views.show_metrics(result)
-_views.run_views(PAGE, key, result)
+if view == "picture":
+    _ui.rerun_soon()  # the charts below the grid come with the next run
+else:
+    _views.run_views(PAGE, key, result)
 st.session_state["_script_seconds"] = time.perf_counter() - _t0  # read by bench/app_responsiveness.py
