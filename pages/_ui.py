@@ -144,7 +144,7 @@ def picture_then_chart(key: str, stage: str, picture: bytes | None, draw_chart, 
     with st.container(key=key):
         # the picture first, so that it reaches the browser before the chart's data; an empty container in the
         # later runs, so that the chart keeps its place (a chart at a new place is drawn anew)
-        with st.container(key=f"{key}_picture", height=None if stage == "chart" else height, border=False):
+        with st.container(key=f"{key}_picture", height="content" if stage == "chart" else height, border=False):
             if stage != "chart":  # a media file: the picture as a data URI in st.html slowed the page down
                 st.image(picture, width="stretch")
                 if PLOTLY_CHUNK:
