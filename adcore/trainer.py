@@ -7,6 +7,7 @@ is element-wise, so member k trains as it would alone (LOE Alg. 1 per member).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -262,7 +263,9 @@ def step_precision(precision: str, device: torch.device):
     optimizer and scores; ``float32`` changes nothing."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {list(PRECISIONS)}; got {precision!r}")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def clip_member_grads(model: torch.nn.Module, max_norm: float) -> None:
@@ -352,7 +355,9 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
     start = time.perf_counter()
     with torch_threads(threads):
         model.setup(x_tr)
-        diverged, last_good = None, {n: t.detach().clone() for n, t in model.state_dict().items()}
+        state = [t for t in model.state_dict().values() if t.is_floating_point()]
+        params = list(model.parameters())
+        diverged, last_good = None, [t.detach().clone() for t in state]
         # not the fused CPU kernel: its vector lanes round differently by position, so a member's numbers
         # depended on K (stacked vs alone, ~5e-4 AUROC after 100s of epochs); foreach is as fast here
         opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
@@ -399,11 +404,11 @@ def train(backbone: str, members: list[Member], X_train, *, y_train=None, labele
                     wn_ep.scatter_(1, idx_all, torch.cat([st[1] for st in steps], dim=1))
                     wa_ep.scatter_(1, idx_all, torch.cat([st[2] for st in steps], dim=1))
             bad = ~torch.isfinite(losses[0, epoch])
-            if bad.any() or not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
-                model.load_state_dict(last_good)  # divergence: keep the last finite epoch, raise after the history
+            if bad.any() or not bool(torch.stack(torch._foreach_norm(params)).isfinite().all()):
+                torch._foreach_copy_(state, last_good)  # divergence: keep the last finite epoch, raise after the history
                 diverged = (epoch, [k for k in range(K) if bad[k]] or list(range(K)))
                 break
-            last_good = {n: t.detach().clone() for n, t in model.state_dict().items()}
+            torch._foreach_copy_(last_good, state)
             if y_tr is not None:
                 truth = y_tr > 0.5
                 hits = (fl_ep & truth).sum(1).float()
