@@ -9,12 +9,21 @@ on which other members share the stack.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "elu": nn.ELU}
+
+
+def float32_region(t: torch.Tensor):
+    """A context that turns autocast off where it is on (``precision="bfloat16"``): for the few
+    products whose precision matters more than their cost, e.g. NTL's and ICL's cosine similarities."""
+    if torch.is_autocast_enabled(t.device.type):
+        return torch.autocast(t.device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def make_generators(seeds) -> list[torch.Generator]:

@@ -136,3 +136,15 @@ def test_training_steps_never_read_the_device(monkeypatch, strategy):
                              config=TrainConfig(epochs=4, batch_size=batch, warmup=1, record_every=4))
     few, many = _host_reads(monkeypatch, run(150)), _host_reads(monkeypatch, run(15))  # 2 vs 20 steps an epoch
     assert many == few, f"{many - few} more host reads with 18 more steps per epoch"
+
+
+@pytest.mark.parametrize("name", ["ntl", "icl"])
+def test_bfloat16_steps_keep_the_contrastive_similarities_in_float32(name):
+    m = build_backbone(name, (6,), [0, 1], {"tau": 0.01})
+    x = torch.randn(2, 16, 6, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        full = m.similarities(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            half = m.similarities(x)
+    assert half.dtype == torch.float32  # 1/τ = 100 would blow bfloat16's 3 digits up to whole logits
+    assert (half - full).abs().max() < 0.05 * (1 / 0.01)

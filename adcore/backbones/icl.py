@@ -5,7 +5,7 @@ import torch
 
 from adcore.backbones.base import Backbone
 from adcore.backbones.ntl import cosine_matrix, unit_rows
-from adcore.nn import ACTIVATIONS, StackedMLP
+from adcore.nn import ACTIVATIONS, StackedMLP, float32_region
 from adcore.registry import BACKBONES, Param
 
 
@@ -111,14 +111,18 @@ class ICL(Backbone):
     def _encode(self, net, parts):
         K, B, W, n = parts.shape
         h = net(parts.reshape(K, B * W, n)).view(K, B, W, -1)
-        if self.hp["window_norm"]:  # each unit L2-normalised across the W windows first (the ICL authors' code)
-            h = h * torch.rsqrt(h.pow(2).sum(-2, keepdim=True).clamp_min(1e-24))
-        return unit_rows(h)
+        with float32_region(h):  # the similarities in float32 also under bfloat16 steps (1/τ scales their error)
+            h = h.float()
+            if self.hp["window_norm"]:  # each unit L2-normalised across the W windows first (the ICL authors' code)
+                h = h * torch.rsqrt(h.pow(2).sum(-2, keepdim=True).clamp_min(1e-24))
+            return unit_rows(h)
 
     def similarities(self, x: torch.Tensor) -> torch.Tensor:
         """s_lj = cos(f(a_l), g(b_j)) / τ, ``(K, B, W, W)`` (rows: windows l, columns: complements j)."""
         a, b = self.split(x)
-        return cosine_matrix(self._encode(self.f, a), self._encode(self.g, b)) * (1.0 / self.hp["tau"])
+        fa, gb = self._encode(self.f, a), self._encode(self.g, b)
+        with float32_region(fa):
+            return cosine_matrix(fa, gb) * (1.0 / self.hp["tau"])
 
     def log_p(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """log p_j and log(1 - p_j), each ``(K, B, W)``."""

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from adcore.backbones.base import Backbone
-from adcore.nn import ACTIVATIONS, StackedMLP, stacked_uniform
+from adcore.nn import ACTIVATIONS, StackedMLP, float32_region, stacked_uniform
 from adcore.registry import BACKBONES, Param
 
 LOW_DIM = 32  # d <= LOW_DIM is "low-dimensional" for the tabular sizes of LOE App. C (our threshold)
@@ -184,8 +184,10 @@ class NTL(Backbone):
         K, V, B, d = v.shape
         # sample-major rows (the input is small): every later tensor is contiguous in (K, B, V, e); all
         # (T+1)² products, then the T rows of the views, and 1/τ on the products, not on the embeddings
-        z = unit_rows(self.encoder(v.transpose(1, 2).reshape(K, B * V, d))).view(K, B, V, -1)
-        return cosine_matrix(z, z)[:, :, 1:] * (1.0 / self.hp["tau"])
+        h = self.encoder(v.transpose(1, 2).reshape(K, B * V, d))
+        with float32_region(h):
+            z = unit_rows(h.float()).view(K, B, V, -1)
+            return cosine_matrix(z, z)[:, :, 1:] * (1.0 / self.hp["tau"])
 
     def log_p(self, x: torch.Tensor, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """log p_t and log(1 - p_t), each ``(K, B, T)``."""
