@@ -23,7 +23,7 @@ class DualPrior:
     When the outlier terms switch on, β_KL·KL(q ‖ N(α·1, I)) ≈ β_KL·½·latent·α² is far larger
     than a normal sample's loss (MNIST presets: 8 vs ≈ 1), and the shared encoder first moves the
     normals toward α·1 too; they return to N(0, I) only after many steps (docs/RESULTS.md: 91 → 98
-    AUROC from 40 to 400 steps on MNIST), so budget DP-VAE training by steps, not epochs.
+    AUROC from 80 to 400 steps on MNIST), so budget DP-VAE training by steps, not epochs.
 
     For LOE-type strategies without labels, S_train = L_n − L_a is, up to the MC
     noise of the two reconstruction terms, β_KL (KL_normal − KL_outlier): samples
