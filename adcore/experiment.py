@@ -197,9 +197,13 @@ def member_groups(backbone: str, input_shape, params: dict, n_members: int, batc
     """Members ``0 … n_members-1`` in stacks trained one after another: small models gain from stacking
     (one step's overhead for all), but once a CPU step is compute-bound a larger stack only adds memory
     traffic, so a stack holds at most ⌊STACK_WORK / one member's work per step⌋ members, in groups of
-    near-equal size (docs/BENCHMARKS.md, "Stacking"). A GPU takes them all in one stack."""
+    near-equal size (docs/BENCHMARKS.md, "Stacking"). This holds for the batched matrix products of
+    tabular models; images stay in one stack (grouped convolutions gain from stacking, BENCHMARKS
+    "Stacked convolutions"), and so does everything on a GPU."""
+    if len(input_shape) != 1 or resolve_device(device).type != "cpu":
+        return [list(range(n_members))]
     one = build_backbone(backbone, input_shape, [0], params)
-    if getattr(one, "shallow", False) or resolve_device(device).type != "cpu":
+    if getattr(one, "shallow", False):
         return [list(range(n_members))]
     rows = batch_size or n_samples or 1
     most = max(1, int(STACK_WORK // max(one.work_per_step(rows), 1.0)))

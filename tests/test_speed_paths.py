@@ -72,6 +72,7 @@ def test_member_groups_split_compute_bound_stacks_only():
     assert len(big) > 1 and sorted(k for g in big for k in g) == list(range(15))
     assert max(map(len, big)) - min(map(len, big)) <= 1
     assert member_groups("iforest", (6,), {}, 4, 64) == [[0, 1, 2, 3]]
+    assert member_groups("deepsvdd_cnn", (1, 28, 28), {}, 6, 128) == [list(range(6))]  # grouped convolutions
 
 
 def test_grouped_members_train_as_in_one_stack(monkeypatch):
