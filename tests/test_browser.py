@@ -108,6 +108,27 @@ def test_toy_preset_trains_and_draws_the_contour_grid(page, server):
     page.screenshot(path=str(SHOTS / "toy.png"), full_page=True)
 
 
+def test_a_new_tab_sees_the_grid_as_a_picture_first_then_the_chart(page, server):
+    """Issue 15: the default run is stored (the test above), so a new tab's first view is its picture alone;
+    the next run brings the whole page, and the interactive chart takes the picture's place once drawn."""
+    tab = page.context.browser.new_page(viewport={"width": 1500, "height": 1400})
+    tab.set_default_timeout(240_000)
+    tab.add_init_script("window.__seen = {}; setInterval(() => { if (document.querySelector("
+                        "'.st-key-toy_grid_picture img') && !document.querySelector('.js-plotly-plot')) "
+                        "window.__seen.picture_alone = true; }, 20);")
+    tab.goto(server + "/")
+    chart = tab.locator(".js-plotly-plot").first
+    chart.locator("g.contour").first.wait_for()
+    assert tab.evaluate("window.__seen.picture_alone") is True
+    assert not tab.locator(".st-key-toy_grid_picture img").first.is_visible()  # hidden behind the drawn chart
+    assert chart.locator("g.contour").count() == 10
+    tab.get_by_text("latent labels").first.click()  # a later run: the chart alone, at the same place
+    tab.locator(".st-key-toy_grid_picture img").first.wait_for(state="detached", timeout=60_000)
+    _wait_idle(tab)
+    assert tab.locator(".js-plotly-plot").first.locator("g.contour").count() == 10
+    tab.close()
+
+
 def test_cancel_stops_a_long_run_and_the_page_stays_usable(page, server):
     page.goto(server + "/data?epochs=5000&seeds=0,1,2")
     page.get_by_role("button", name="Train", exact=True).click()
