@@ -162,6 +162,8 @@ def run_one(name, stem, backbone, args):
                   **{k: getattr(args, k) for k in ("batch_size", "lr", "warmup") if getattr(args, k) is not None})
     if args.standardize is not None:
         fields["standardize"] = bool(args.standardize)
+    if args.normal_order != "random":  # the LOE authors' loader: the first half of the normals in file order
+        fields["protocol_options"] = {"normal_order": args.normal_order}
     cfg = ExperimentConfig(**fields)
     res = run_experiment(cfg, ds)
     fit = sum(r.fit_seconds for r, _ in res.train_results)
@@ -256,6 +258,8 @@ def main():
     p.add_argument("--threads", default="auto")
     p.add_argument("--standardize", type=int, help="1: standardise with training statistics (before issue 12); "
                    "0: raw features (the preset's, as the LOE authors' pipeline, reference notes)")
+    p.add_argument("--normal-order", default="random", choices=("random", "file"),
+                   help="protocol loe's training normals: a random half per seed, or the first half in file order")
     p.add_argument("--minmax", action="store_true", help="probe: min-max scale each feature to [0, 1] on the "
                    "whole data set before the split (then use --standardize 0)")
     p.add_argument("--backbone-params", type=json.loads, default={}, metavar="JSON",
