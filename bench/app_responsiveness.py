@@ -59,6 +59,8 @@ PLOTLY_LOADED = """performance.getEntriesByType("resource").filter(r => r.name.i
 
 
 def browser(repeats: int) -> list[tuple[str, str, str]]:
+    from bench.first_paint import wait_warm
+
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -104,15 +106,7 @@ def browser(repeats: int) -> list[tuple[str, str, str]]:
                          "—"))
             # warm: wait until the background warm-up (default run, UMAP compilation) has finished
             waited = time.perf_counter()
-            while True:
-                pg = b.new_page()
-                pg.goto(url + "/sensitivity")
-                pg.get_by_text("Embeddings:").first.wait_for(timeout=600_000)
-                ready = pg.get_by_text("Embeddings: ready").count() > 0
-                pg.close()
-                if ready:
-                    break
-                time.sleep(5)
+            wait_warm(b, url)
             rows.append(("… until the background warm-up reported ready", f"{time.perf_counter() - waited + first:.0f} s",
                          "—"))
 
