@@ -148,6 +148,7 @@ def toy_picture(key: str, result, grid, epoch_pos: int = -1, *, show_flags: bool
 
     def build():
         return contour_picture(toy_panels(result, pos), grid[0], grid[1], cols=cols, log_scale=log_scale,
-                               show_flags=show_flags, title=f"Anomaly-score contours after epoch {rec[pos]} of {rec[-1]}")
+                               show_flags=show_flags, title=f"Anomaly-score contours after epoch {rec[pos]} of {rec[-1]}",
+                               width=1400 if cols > 1 else 480)  # one column: a phone
 
     return STORE.memo((key, "picture", pos, show_flags, log_scale, cols), build)
