@@ -33,7 +33,8 @@ class DualPrior:
     def outlier_loss(self, flat, train: bool):
         mu, logvar = self.posterior(flat, outlier=True)
         return -self._elbo(flat, mu, logvar, self.hp["n_samples"], self.beta_kl(train),
-                           frozen=self.hp["freeze_decoder"], prior_mean=self.hp["prior_alpha"])
+                           frozen=self.hp["freeze_decoder"], prior_mean=self.hp["prior_alpha"],
+                           generator=self._outlier_noise(flat.device))
 
     def check_alpha(self):
         if self.hp["prior_alpha"] == 0:

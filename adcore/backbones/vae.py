@@ -15,6 +15,7 @@ from adcore.registry import BACKBONES, Param
 LOG_2PI = math.log(2 * math.pi)
 CUBO_LINEAR_ABOVE = 20.0  # exp(2·CUBO) continues linearly above exp(20): same minimisers, no float32 overflow
 TEST_NOISE_SEED = 20211213  # the test score's shared posterior draws (deterministic, the same for every sample)
+OUTLIER_NOISE_OFFSET = 7919  # the outlier terms' own random stream: the first member's seed + this
 
 
 def frozen_call(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -177,33 +178,44 @@ class VAE(Backbone):
 
     kl = staticmethod(gaussian_kl)
 
+    def _outlier_noise(self, device) -> torch.Generator:
+        """The outlier terms' own random stream, so that L_n's draws do not depend on whether the trainer
+        asks for L_a (it skips L_a in epochs no objective reads it): γ = 0 then trains exactly as the plain VAE."""
+        gen = getattr(self, "_outlier_gen", None)
+        if gen is None or gen.device.type != torch.device(device).type:
+            gen = torch.Generator(device=device).manual_seed(self.gens[0].initial_seed() + OUTLIER_NOISE_OFFSET)
+            self._outlier_gen = gen
+        return gen
+
     @staticmethod
-    def _draw(mu, logvar, S, eps=None):
+    def _draw(mu, logvar, S, eps=None, generator=None):
         """S reparameterised samples per row, stacked along the batch: (K, B·S, latent), sample-major.
-        ``eps`` (S, latent) gives every row the same S draws."""
+        ``eps`` (S, latent) gives every row the same S draws; else they come from ``generator``."""
         K, B, L = mu.shape
         if eps is None:
-            eps = torch.randn(K, S * B, L, device=mu.device, dtype=mu.dtype)
+            eps = torch.randn(K, S * B, L, device=mu.device, dtype=mu.dtype, generator=generator)
         else:
             eps = eps[None, :, None, :].expand(K, S, B, L).reshape(K, S * B, L)
         return mu.repeat(1, S, 1) + eps * (0.5 * logvar).exp().repeat(1, S, 1), eps
 
-    def _elbo(self, flat, mu, logvar, n_samples: int, beta: float, *, frozen=False, prior_mean=0.0, eps=None):
-        z, _ = self._draw(mu, logvar, n_samples, eps)
+    def _elbo(self, flat, mu, logvar, n_samples: int, beta: float, *, frozen=False, prior_mean=0.0, eps=None,
+              generator=None):
+        z, _ = self._draw(mu, logvar, n_samples, eps, generator)
         rec = self.log_lik(flat, z, frozen).view(flat.shape[0], n_samples, flat.shape[1]).mean(1)
         return rec - beta * self.kl(mu, logvar, prior_mean)
 
-    def _log_weights(self, flat, mu, logvar, n_samples: int, beta: float = 1.0, frozen: bool = False):
-        z, eps = self._draw(mu, logvar, n_samples)
+    def _log_weights(self, flat, mu, logvar, n_samples: int, beta: float = 1.0, frozen: bool = False,
+                     generator=None):
+        z, eps = self._draw(mu, logvar, n_samples, generator=generator)
         K, B = flat.shape[:2]
         ll = self.log_lik(flat, z, frozen=frozen).view(K, n_samples, B)
         log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
         log_qz = -0.5 * (eps.pow(2) + LOG_2PI + logvar.repeat(1, n_samples, 1)).sum(-1)
         return ll + beta * (log_pz - log_qz).view(K, n_samples, B)
 
-    def _two_cubo(self, flat, mu, logvar, n_samples: int, beta: float = 1.0, frozen: bool = False):
+    def _two_cubo(self, flat, mu, logvar, n_samples: int, beta: float = 1.0, frozen: bool = False, generator=None):
         """2·CUBO_2 = log mean_s w_s², by log-sum-exp (App. E, Eq. 4)."""
-        lw = self._log_weights(flat, mu, logvar, n_samples, beta, frozen)
+        lw = self._log_weights(flat, mu, logvar, n_samples, beta, frozen, generator)
         return torch.logsumexp(2.0 * lw, dim=1) - math.log(n_samples)
 
     def elbo(self, x, n_samples: int = 1):
@@ -236,7 +248,8 @@ class VAE(Backbone):
         """L_a: exp{2·CUBO_2} of the outlier posterior (MML-VAE, Sec. 4.1)."""
         hp = self.hp
         mu, logvar = self.posterior(flat, outlier=True)
-        return exp_cubo(self._two_cubo(flat, mu, logvar, hp["cubo_samples"], hp["beta_cubo"], hp["freeze_decoder"]))
+        return exp_cubo(self._two_cubo(flat, mu, logvar, hp["cubo_samples"], hp["beta_cubo"], hp["freeze_decoder"],
+                                       self._outlier_noise(flat.device)))
 
     def normal_loss(self, x, train=False):
         flat = x.flatten(2)
