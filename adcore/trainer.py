@@ -47,7 +47,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int | str = "auto"
     record_every: int | None = None  # per-sample history every n epochs (the last always); None: ~RECORDS records
-    max_recorded_samples: int = 2000  # per-sample history of at most this many training samples per member
+    max_recorded_samples: int = 1000  # per-sample history of at most this many training samples per member
     test_every: int = 0  # test AUROC every n epochs; 0: never during training
     labeled_batch: int | None = None  # labelled anomalies added to each batch (adcore.batching.BatchPlan); None: mixed in
     lr_milestones: tuple = ()  # epochs at which the learning rate is multiplied by lr_gamma (DP-VAE App. D.2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from adcore.backbones.base import Backbone
-from adcore.backbones.ntl import cosine_matrix, unit_rows
+from adcore.backbones.similarity import cosine_matrix, unit_rows
 from adcore.nn import ACTIVATIONS, StackedMLP, float32_region
 from adcore.registry import BACKBONES, Param
 
@@ -120,9 +120,7 @@ class ICL(Backbone):
     def similarities(self, x: torch.Tensor) -> torch.Tensor:
         """s_lj = cos(f(a_l), g(b_j)) / τ, ``(K, B, W, W)`` (rows: windows l, columns: complements j)."""
         a, b = self.split(x)
-        fa, gb = self._encode(self.f, a), self._encode(self.g, b)
-        with float32_region(fa):
-            return cosine_matrix(fa, gb) * (1.0 / self.hp["tau"])
+        return cosine_matrix(self._encode(self.f, a), self._encode(self.g, b)) * (1.0 / self.hp["tau"])
 
     def log_p(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """log p_j and log(1 - p_j), each ``(K, B, W)``."""

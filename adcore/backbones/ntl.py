@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from adcore.backbones.base import Backbone
+from adcore.backbones.similarity import cosine_matrix, unit_rows
 from adcore.nn import ACTIVATIONS, StackedMLP, float32_region, stacked_uniform
 from adcore.registry import BACKBONES, Param
 
@@ -64,21 +65,6 @@ class StackedTransforms(nn.Module):
                     h = self._norm(h, i, train)
                 h = self.act(h)
         return h
-
-
-def unit_rows(h: torch.Tensor) -> torch.Tensor:
-    """``h / max(‖h‖, 1e-12)`` over the last dim, as ``F.normalize``; this rsqrt form's backward
-    is 3-4× faster on CPU (docs/BENCHMARKS.md, "NTL and ICL similarity products")."""
-    return h * torch.rsqrt(h.pow(2).sum(-1, keepdim=True).clamp_min(1e-24))
-
-
-def cosine_matrix(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``u @ v.T`` over the last two dims: ``(..., n, e) × (..., m, e) → (..., n, m)``, as one
-    batched matmul over the flattened leading dims. Both operands should be contiguous: a slice
-    such as ``z[:, :, 1:]`` costs a copy and a scattered gradient, ~2× the full product."""
-    lead, n, m = u.shape[:-2], u.shape[-2], v.shape[-2]
-    out = torch.bmm(u.reshape(-1, n, u.shape[-1]), v.reshape(-1, m, v.shape[-1]).transpose(1, 2))
-    return out.view(*lead, n, m)
 
 
 @BACKBONES.register
