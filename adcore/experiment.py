@@ -22,7 +22,7 @@ from adcore.trainer import Member, TrainConfig, TrainResult, train
 from adcore.validation import check_config, check_fields
 
 STACK_BYTES = 256 * 2**20  # above this, members are stacked per seed instead of all at once
-STACK_WORK = 2e8  # multiply-adds of one training step above which more members in a stack stop paying (BENCHMARKS)
+STACK_WORK = 6e8  # multiply-adds of one training step above which more members in a stack stop paying (BENCHMARKS)
 ENSEMBLE_STRIDE = 1_000_000  # ensemble member j of seed s starts from seed s + j·ENSEMBLE_STRIDE
 
 
