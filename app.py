@@ -10,9 +10,9 @@ import streamlit as st
 st.set_page_config(page_title="AD Lab", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),  # served locally
                    layout="wide", initial_sidebar_state="auto")  # auto: collapsed on phones
 
-from pages import _ui  # noqa: E402  (after set_page_config)
+from pages import _first_view, _ui  # noqa: E402  (after set_page_config)
 
-_ui.start_warmup()  # once per process: the default toy run and the UMAP/t-SNE compilation, in the background
+_first_view.start_warmup()  # once per process: the default toy run and the UMAP/t-SNE compilation, in the background
 
 nav = st.navigation([
     st.Page("pages/toy.py", title="Toy playground", icon=":material/scatter_plot:", url_path="toy", default=True),
@@ -22,6 +22,6 @@ nav = st.navigation([
     st.Page("pages/benchmark.py", title="Benchmark", icon=":material/table_chart:", url_path="benchmark"),
 ])
 st.sidebar.caption("AD Lab · anomaly detection on contaminated data · LOE (Qiu et al. 2022), "
-                   "IAD (Kim et al.)  \n" + _ui.warm_caption())
+                   "IAD (Kim et al.)  \n" + _first_view.warm_caption())
 _ui.keep_settings()  # settings survive visits to other pages
 nav.run()

@@ -13,7 +13,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
 from adcore.store import cell_key, shared_store
 from adcore.sweep_spec import Cell, data_files, data_fingerprint
-from pages import _ui, _views
+from pages import _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "bench"
@@ -88,7 +88,7 @@ def grid_cells() -> list[str]:
             try:
                 ds, fp = sup.load_upload_cached(up.getvalue(), up.name, **data_options(up.name))
             except ValueError as err:  # DataError is a ValueError
-                _ui.show_error(f"Cannot use {up.name}", err)
+                _training.show_error(f"Cannot use {up.name}", err)
                 continue
             cells.append(make_cell(up.name, ds, fp))
         for c in cells:

@@ -16,7 +16,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.methods import METHODS
 from adcore.registry import STRATEGIES
 from adcore.store import stored_runs
-from pages import _ui, _views
+from pages import _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "cmp"
@@ -155,7 +155,7 @@ _ui.sync_query(cfg, DEFAULTS)
 if st.button("Run comparison", type="primary", key="cmp_run", icon=":material/leaderboard:"):
     st.session_state["cmp_pending"] = cfg.to_dict()
     st.session_state["cmp_pending_methods"] = methods
-if _ui.cancel_requested(PAGE) and st.session_state.pop("cmp_pending", None) is not None:
+if _training.cancel_requested(PAGE) and st.session_state.pop("cmp_pending", None) is not None:
     st.warning("Comparison cancelled.")
 if st.session_state.get("cmp_pending") is not None:
     pend = ExperimentConfig.from_dict(st.session_state["cmp_pending"])
@@ -163,11 +163,11 @@ if st.session_state.get("cmp_pending") is not None:
     try:
         if dataset is None and pend.data != "toy":
             dataset = load(pend.data, **pend.data_options)
-    except Exception as err:  # noqa: BLE001 - a failed load is a message (_ui.show_error), not a traceback
-        _ui.show_error("Cannot use this data", err)
+    except Exception as err:  # noqa: BLE001 - a failed load is a message (_training.show_error), not a traceback
+        _training.show_error("Cannot use this data", err)
     else:
         chosen = st.session_state.get("cmp_pending_methods")
-        out = _ui.train(PAGE, pend, dataset=dataset, fingerprint=fp, methods=chosen,
+        out = _training.train(PAGE, pend, dataset=dataset, fingerprint=fp, methods=chosen,
                         label=f"Training {len(chosen or pend.strategies)} methods × {len(pend.seeds)} seeds")
     st.session_state.pop("cmp_pending", None)
     if out is not None:

@@ -18,7 +18,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.trainer import PRECISION_HELP, PRECISIONS
 from adcore.presets import DESCRIPTIONS as PRESET_NOTES, PRESETS, preset_fields
 from adcore.registry import STRATEGIES
-from pages import _images, _known, _ui, _views
+from pages import _images, _known, _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "data"
@@ -173,8 +173,8 @@ try:
                 data_options = _images.image_options()
                 if data_options:
                     ds, fingerprint = sup.load_upload_cached(raw, data_name, labels, **data_options)
-except Exception as err:  # noqa: BLE001 - every failure of a load becomes a message (_ui.show_error)
-    _ui.show_error("Cannot use this data", err)
+except Exception as err:  # noqa: BLE001 - every failure of a load becomes a message (_training.show_error)
+    _training.show_error("Cannot use this data", err)
     ds = None
 expect = st.session_state.get("data_expect") if source == "Upload" else None
 if ds is None:
@@ -317,11 +317,11 @@ anyway = different_file and c2.checkbox("Train on this file anyway", key="data_o
 if c1.button("Train", type="primary", key="data_train", icon=":material/play_arrow:",
              disabled=bool(different_file and not anyway)):
     st.session_state["data_pending"] = cfg.to_dict()
-if _ui.cancel_requested(PAGE) and st.session_state.pop("data_pending", None) is not None:
+if _training.cancel_requested(PAGE) and st.session_state.pop("data_pending", None) is not None:
     st.warning("Training cancelled. The settings are kept; press **Train** to start again.")
 pending = st.session_state.get("data_pending")
 if pending is not None:
-    out = _ui.train(PAGE, ExperimentConfig.from_dict(pending), dataset=ds, fingerprint=fingerprint,
+    out = _training.train(PAGE, ExperimentConfig.from_dict(pending), dataset=ds, fingerprint=fingerprint,
                     label=f"Training {len(pending['strategies']) * len(pending['seeds'])} models", oe_dataset=oe_ds)
     st.session_state.pop("data_pending", None)
     if out is not None:

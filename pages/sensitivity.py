@@ -13,7 +13,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.methods import METHODS
 from adcore.registry import STRATEGIES
 from adcore.store import shared_store
-from pages import _ui, _views
+from pages import _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "sens"
@@ -130,7 +130,7 @@ c2.caption(f"{STUDIES[study]} · {DATASETS[data]} · " + (f"methods {', '.join(m
            f"{backbone} · {', '.join(cfg.strategies)}") + f" · seeds {cfg.seeds} · {cfg.epochs} epochs each")
 if go_:
     st.session_state["sens_pending"] = skey
-if _ui.cancel_requested(PAGE) and st.session_state.pop("sens_pending", None) is not None:
+if _training.cancel_requested(PAGE) and st.session_state.pop("sens_pending", None) is not None:
     st.warning("Study cancelled; its finished runs are kept in the run store.")
 
 
@@ -150,7 +150,7 @@ if st.session_state.get("sens_pending") == skey and sup.STORE.get(repr(skey)) is
     slot = st.empty()
     box = slot.container()
     bar = box.progress(0.0, text="Starting…")
-    box.button("Cancel", key=f"{PAGE}_cancel", on_click=_ui.mark_cancel, args=(PAGE,), icon=":material/stop_circle:")
+    box.button("Cancel", key=f"{PAGE}_cancel", on_click=_training.mark_cancel, args=(PAGE,), icon=":material/stop_circle:")
     start = time.perf_counter()
 
     def progress(done, total):

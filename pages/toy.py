@@ -11,7 +11,7 @@ from adcore import plots
 from adcore.contour_picture import toy_picture
 from adcore.data import LOE_PRESET, DataError
 from adcore.registry import STRATEGIES
-from pages import _ui, _views
+from pages import _first_view, _training, _ui, _views
 
 _t0 = time.perf_counter()
 _ui.ensure_app_navigation()
@@ -55,9 +55,9 @@ def light_view() -> None:
     st.space(CONTROLS_PX)  # where the full page has the replay controls
     phone = _ui.is_phone()
     cols = 1 if phone else 5
-    _ui.picture_then_chart("toy_grid", "picture", toy_picture(key, result, grid, cols=cols), None,
+    _first_view.picture_then_chart("toy_grid", "picture", toy_picture(key, result, grid, cols=cols), None,
                            plots.contour_grid_height(len(result.members), cols, 340 if phone else None))
-    _ui.rerun_soon()
+    _first_view.rerun_soon()
     st.stop()
 
 
@@ -86,8 +86,8 @@ st.markdown("A contaminated 2-D data set: Deep SVDD learns what is normal while 
             "unlabelled anomalies. Each panel is one way of treating them (LOE Fig. 1): the colours are the "
             "anomaly score, the **orange line** is the decision boundary at the (1−α) quantile of the training "
             "scores, and **black rings** mark the points the strategy currently treats as anomalies.")
-_ui.picture_style("toy_grid")
-view = _ui.first_view(PAGE)  # a new tab's first view: a picture of the grid while plotly.js loads
+_first_view.picture_style("toy_grid")
+view = _first_view.first_view(PAGE)  # a new tab's first view: a picture of the grid while plotly.js loads
 if view == "picture" and not st.query_params:
     light_view()
 
@@ -172,7 +172,7 @@ else:
     if alpha0 * n_samples < 1 and "gtruth" in strategies and alpha0 > 0:
         st.info(f"α0 = {alpha0:g} of {n_samples} points rounds to no anomaly in the training set.")
     grid = sup.toy_grid(comps)
-    if _ui.cancel_requested(PAGE):
+    if _training.cancel_requested(PAGE):
         st.session_state["toy_cancelled_cfg"] = cfg.to_dict()
     stopped = st.session_state.get("toy_cancelled_cfg") == cfg.to_dict()
     cost = sup.toy_seconds(cfg)
@@ -192,7 +192,7 @@ else:
         shown = last_run()
     else:
         st.session_state.pop("toy_cancelled_cfg", None)
-        out = _ui.train(PAGE, cfg, eval_sets={"grid": grid[2]},
+        out = _training.train(PAGE, cfg, eval_sets={"grid": grid[2]},
                         label=f"Training {len(strategies)} stacked models for {epochs} epochs")
         if out is not None:
             st.session_state["toy_last"] = (out[0], comps)
@@ -242,7 +242,7 @@ def contours():
                              cols=1 if phone else 5, height_per_row=340 if phone else None)
     picture = None if view == "chart" else toy_picture(key, result, grid, rec.index(epoch), show_flags=show_flags,
                                                        log_scale=log_scale, cols=1 if phone else 5)
-    _ui.picture_then_chart("toy_grid", view, picture, lambda: _views.chart(fig, key="toy_contours"),
+    _first_view.picture_then_chart("toy_grid", view, picture, lambda: _views.chart(fig, key="toy_contours"),
                            fig.layout.height)
 
 
@@ -251,7 +251,7 @@ if all(m.alpha == 0 for m in result.members):
     st.caption("α = 0: no decision boundary is drawn (the (1−α) quantile is the largest training score).")
 _views.show_metrics(result)
 if view == "picture":
-    _ui.rerun_soon()  # the charts below the grid come with the next run
+    _first_view.rerun_soon()  # the charts below the grid come with the next run
 else:
     _views.run_views(PAGE, key, result)
 st.session_state["_script_seconds"] = time.perf_counter() - _t0  # read by bench/app_responsiveness.py
