@@ -69,3 +69,17 @@ def has_train_labels(result: ExperimentResult, k: int = 0) -> bool:
 def device_text(result: ExperimentResult) -> str:
     res = result.train_results[0][0]
     return f"{res.device} ({res.threads} thread{'s' if res.threads != 1 else ''})"
+
+
+def run_caption(result: ExperimentResult) -> str:
+    """Where and how long a run trained, and what its protocol made of the data (the run's caption)."""
+    info = result.splits[0].info
+    labelled = ""
+    if info.get("n_labeled"):
+        labelled = f", {info['n_labeled']} labelled anomalies" + (f" from {info['oe']}" if info.get("oe") else "")
+    return (f"Trained on {device_text(result)} in {result.seconds:.1f} s"
+            + (f" ({result.config.precision} steps)" if result.config.precision != "float32" else "")
+            + f" · protocol {info['protocol']} · {info['n_train']} training samples "
+            f"({info.get('n_train_anomalies', 'unknown')} unlabelled anomalies{labelled}), {info['n_test']} test samples"
+            + (f" · {info['shortage']}" if "shortage" in info else "")
+            + (f" · normal classes {', '.join(info['normal_classes'])}" if info.get("normal_classes") else ""))

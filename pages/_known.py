@@ -14,11 +14,11 @@ OE_SOURCES = {"letters": "Letters (built-in, rendered with the system's fonts)",
 
 
 
-def known_anomalies(ds, protocol: str, upload, protocol_options: dict | None = None) -> tuple[dict, object]:
+def known_anomalies(ds, protocol: str, protocol_options: dict | None = None) -> tuple[dict, object]:
     """The known-anomaly settings (ExperimentConfig fields) chosen in the sidebar, and an uploaded OE set.
 
-    ``upload(key, label)`` is the page's file uploader that keeps its file across pages; the normal classes
-    of ``protocol_options`` are not offered as an OE class."""
+    An uploaded OE file is kept across pages (``_ui.kept_upload``); the normal classes of ``protocol_options``
+    are not offered as an OE class."""
     st.header("Known anomalies")
     fields = {"n_labeled": 0, "labeled_ratio": None, "labeled_batch": None, "oe": None, "oe_n": None,
               "oe_options": {}}
@@ -61,7 +61,7 @@ def known_anomalies(ds, protocol: str, upload, protocol_options: dict | None = N
             fields["oe"] = "class:" + st.selectbox("Class", names, key="data_oe_class",
                                                    help="taken out of the data: neither normal nor a test anomaly")
         else:
-            up = upload("data_oe_upload", "Outlier-exposure file (same kind and size as the data)")
+            up = _ui.kept_upload("data_oe_upload", "Outlier-exposure file (same kind and size as the data)")
             if up is None:
                 st.caption("Upload a file of anomalies to expose the model to.")
                 return fields, None

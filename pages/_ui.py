@@ -238,3 +238,18 @@ def param_widgets(kind: str, name: str, prefix: str, given: dict | None = None) 
         if v != p.default:
             out[p.name] = list(v) if isinstance(v, tuple) else v
     return out
+
+
+def kept_upload(key: str, label: str) -> tuple[str, bytes] | None:
+    """(name, bytes) of the file in uploader ``key``, kept through visits to other pages (Streamlit forgets an
+    uploader's file when its page is left); removing the file in the uploader forgets it."""
+    returning = key not in st.session_state  # the uploader was not drawn in the last run (another page)
+    up = st.file_uploader(label, type=None, key=key)
+    if up is not None:
+        st.session_state[f"{key}_kept"] = (up.name, up.getvalue())
+    elif not returning:
+        st.session_state.pop(f"{key}_kept", None)
+    kept = st.session_state.get(f"{key}_kept")
+    if kept is not None and up is None:
+        st.caption(f"Using **{kept[0]}**, uploaded earlier in this session (upload a file to replace it).")
+    return kept

@@ -48,21 +48,6 @@ if news is not None:
                      ExperimentConfig.from_dict(news["config"]))
     _ui.adopted(PAGE, news)
 
-def upload(key: str, label: str) -> tuple[str, bytes] | None:
-    """(name, bytes) of the file in uploader ``key``, kept through visits to other pages (Streamlit forgets an
-    uploader's file when its page is left); removing the file in the uploader forgets it."""
-    returning = key not in st.session_state  # the uploader was not drawn in the last run (another page)
-    up = st.file_uploader(label, type=None, key=key)
-    if up is not None:
-        st.session_state[f"{key}_kept"] = (up.name, up.getvalue())
-    elif not returning:
-        st.session_state.pop(f"{key}_kept", None)
-    kept = st.session_state.get(f"{key}_kept")
-    if kept is not None and up is None:
-        st.caption(f"Using **{kept[0]}**, uploaded earlier in this session (upload a file to replace it).")
-    return kept
-
-
 def csv_options(raw: bytes, name: str) -> dict:
     """Label column and anomaly value (the rarer value by default), a preview, and the checks that word
     problems in the file's own values: one-class labels, text in numeric columns (never one-hot encoded)."""
@@ -155,7 +140,7 @@ try:
             with st.expander("Preview"):
                 st.dataframe(pd.DataFrame(ds.X[:8], columns=ds.feature_names).assign(anomaly=ds.y[:8]), height=240)
     else:
-        up = upload("data_upload", f"{UPLOAD_TYPES}. CSV: one row per sample; NPZ: arrays X and y; .mat: X and y; "
+        up = _ui.kept_upload("data_upload", f"{UPLOAD_TYPES}. CSV: one row per sample; NPZ: arrays X and y; .mat: X and y; "
                     "zip: one folder of images per class")
         st.caption(limits.describe())
         if up is not None:
@@ -165,7 +150,7 @@ try:
                 data_options = csv_options(raw, data_name)
             labels = None
             if kind == "idx":
-                lab = upload("data_upload_labels", "Labels file of these images (IDX, optional: without it the data "
+                lab = _ui.kept_upload("data_upload_labels", "Labels file of these images (IDX, optional: without it the data "
                              "has no classes)")
                 labels = None if lab is None else lab[1]
             ds, fingerprint = sup.load_upload_cached(raw, data_name, labels, **data_options)
@@ -274,7 +259,7 @@ with st.sidebar:
                                                           "α0, or lower α0")
     same = st.checkbox("Strategies know α0 (α = α0)", key="data_alpha_same")
     alpha = None if same else st.slider("Assumed contamination α", 0.0, 0.5, key="data_alpha", step=0.01)
-    known, oe_ds = _known.known_anomalies(ds, protocol, upload, protocol_options)
+    known, oe_ds = _known.known_anomalies(ds, protocol, protocol_options)
     st.header("Model")
     _known.method_preset(ds.kind)
     backbone = _ui.backbone_select("data_backbone", ds.kind, default="deepsvdd_cnn" if ds.kind == "image" else "deepsvdd")
@@ -341,14 +326,6 @@ if st.session_state.get("data_show") not in keys:
 key = st.selectbox("Run", keys, key="data_show", format_func=dict(runs).get, help="the last runs of this session")
 result = sup.STORE.get(key)
 _ui.stale_note(result.config, cfg)
-info = result.splits[0].info
-st.caption(f"Trained on {sup.device_text(result)} in {result.seconds:.1f} s"
-           + (f" ({result.config.precision} steps)" if result.config.precision != "float32" else "") +
-           f" · protocol {info['protocol']} · "
-           f"{info['n_train']} training samples ({info.get('n_train_anomalies', 'unknown')} unlabelled anomalies"
-           + (f", {info['n_labeled']} labelled anomalies" + (f" from {info['oe']}" if info.get("oe") else "")
-              if info.get("n_labeled") else "") + "), "
-           f"{info['n_test']} test samples" + (f" · {info['shortage']}" if "shortage" in info else "") +
-           (f" · normal classes {', '.join(info['normal_classes'])}" if info.get("normal_classes") else ""))
+st.caption(sup.run_caption(result))
 _views.show_metrics(result)
 _views.run_views(PAGE, key, result)
