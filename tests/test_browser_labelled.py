@@ -232,3 +232,32 @@ def test_known_value_survives_a_visit_to_another_page(pg, server):
     value = box.locator("input").first.input_value()
     assert value.startswith("2 (15 rows)"), value
     assert "known_value%22%3A%222%22" in pg.url, pg.url  # the page's settings (and its link) still hold it
+
+
+def test_a_newcomers_csv_trains_in_bfloat16_and_compare_keeps_the_precision(pg, server):
+    pg.goto(server + "/data")
+    pg.locator("[data-testid='stRadio']").get_by_text("Upload", exact=True).click()
+    data_uploader(pg).set_input_files(files=[{"name": "plant.csv", "mimeType": "text/csv", "buffer": plant_csv()}])
+    pg.get_by_text("Value meaning “anomaly”", exact=False).wait_for()
+    idle(pg)
+    pick(pg, "Value meaning “anomaly”", "1 (120 rows)")
+    set_slider(pg, "True contamination α0", 8)
+    epochs = pg.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("3")
+    epochs.press("Enter")
+    idle(pg)
+    pg.locator("[data-testid='stSidebar'] [data-testid='stExpander']").filter(has_text="Optimiser and parameters") \
+        .get_by_text("Optimiser and parameters", exact=True).click()
+    pick(pg, "Precision", "bfloat16")
+    pg.get_by_role("button", name="Train", exact=True).click()
+    pg.get_by_text("(bfloat16 steps)", exact=False).wait_for()
+    idle(pg)
+    no_errors(pg)
+    shot(pg, pg.get_by_text("(bfloat16 steps)", exact=False), "precision_trained")
+    nav(pg, "Compare", "Compare methods")
+    pg.locator("[data-testid='stSidebar'] [data-testid='stExpander']").filter(has_text="Optimiser") \
+        .get_by_text("Optimiser", exact=True).click()
+    idle(pg)
+    precision = pg.locator("[data-testid='stSelectbox']").filter(has_text="Precision").locator("input")
+    assert precision.input_value() == "bfloat16"
+    no_errors(pg)
