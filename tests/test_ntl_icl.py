@@ -12,6 +12,7 @@ from torch import nn
 import adcore.backbones.base as base_mod
 from adcore.backbones import build_backbone
 from adcore.backbones.icl import default_window
+from adcore.backbones.similarity import cosine_gram
 from adcore.trainer import Member, TrainConfig, _apply, train
 
 THYROID = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "adbench" / "38_thyroid.npz"
@@ -66,6 +67,47 @@ def test_ntl_random_embeddings_match_numpy():
         p = np.array([h[t, 0] / (h[t, 0] + sum(h[t, l] for l in range(1, T + 1) if l != t)) for t in range(1, T + 1)])
         assert ln[0, b].item() == pytest.approx(-np.log(p).sum(), rel=1e-4)
         assert la[0, b].item() == pytest.approx(-np.log(1 - p).sum(), rel=1e-4)
+
+
+def test_cosine_gram_values_and_gradients_match_normalised_rows():
+    """cosine_gram (the Gram matrix scaled by its diagonal) gives F.normalize's cosines and their gradients,
+    in float32; a zero row has cosine 0 with everything (its norm is clamped at 1e-12, as in F.normalize)."""
+    h = torch.randn(2, 3, 5, 4, dtype=torch.float64)
+    w = torch.randn(2, 3, 5, 5, dtype=torch.float64)
+    results = []
+    for fn in (cosine_gram, lambda t: (lambda z: z @ z.transpose(-1, -2))(nn.functional.normalize(t, dim=-1))):
+        x = h.clone().requires_grad_()
+        out = fn(x)
+        (out * w).sum().backward()
+        results.append((out.detach(), x.grad))
+    (ours, d_ours), (ref, d_ref) = results
+    assert ours.dtype == torch.float32
+    assert torch.allclose(ours.double(), ref, atol=1e-6)
+    assert torch.allclose(d_ours.double(), d_ref, atol=1e-5)
+    h[0, 1, 2] = 0.0
+    assert cosine_gram(h)[0, 1, 2].abs().max() == 0.0
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_ntl_gram_from_last_layer_weights_matches_embeddings(bias):
+    """Behind a widening last layer (8 → 16) NTL takes the Gram matrix from the layer's weights
+    (cosine_gram_linear): the same losses and gradients as through the embeddings."""
+    m = build_backbone("ntl", (4,), [0, 1], {"n_trans": 3, "trans_hidden": (6,), "enc_hidden": (8,),
+                                             "rep_dim": 16, "bias": bias})
+    assert m.gram_from_weights
+    assert not build_backbone("ntl", (4,), [0], {}).gram_from_weights  # LOE App. C sizes: e = h
+    x = torch.randn(2, 5, 4)
+    results = []
+    for via_weights in (True, False):
+        m.gram_from_weights = via_weights
+        m.zero_grad()
+        ln, la = m.losses(x, train=True)
+        (ln.sum() + 0.3 * la.sum()).backward()
+        results.append((ln.detach(), la.detach(), [p.grad.clone() for p in m.parameters()]))
+    (ln1, la1, g1), (ln2, la2, g2) = results
+    assert torch.allclose(ln1, ln2, atol=1e-4) and torch.allclose(la1, la2, atol=1e-4)
+    for a, b in zip(g1, g2):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-3)
 
 
 def test_ntl_views_residual_and_direct():

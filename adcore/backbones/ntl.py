@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from adcore.backbones.base import Backbone
-from adcore.backbones.similarity import cosine_matrix, unit_rows
-from adcore.nn import ACTIVATIONS, StackedMLP, float32_region, stacked_uniform
+from adcore.backbones.similarity import cosine_gram, cosine_gram_linear
+from adcore.nn import ACTIVATIONS, StackedMLP, stacked_uniform
 from adcore.registry import BACKBONES, Param
 
 LOW_DIM = 32  # d <= LOW_DIM is "low-dimensional" for the tabular sizes of LOE App. C (our threshold)
@@ -84,7 +84,9 @@ class NTL(Backbone):
     log p_t = s_t0 - logsumexp_{l≠t} s_tl and
     log(1 - p_t) = logsumexp_{l∉{0,t}} s_tl - logsumexp_{l≠t} s_tl,
     which is exact (1 - p_t is the share of the other views in the denominator)
-    and never needs a clamp; it needs T ≥ 2.
+    and never needs a clamp; it needs T ≥ 2. The cosines come from the Gram matrix of each sample's
+    T + 1 embeddings; behind a widening last encoder layer (e > its input width, e.g. DeepOD's
+    50 → 128) from that layer's weights, without forming the embeddings (``cosine_gram_linear``).
 
     Sizes (LOE App. C). ``tabular``: 9 transformations, each a 2-layer MLP
     d → h → d; a 4-layer encoder d → h → h → h → e; h = 2d and e = 2d when d ≤ 32
@@ -153,6 +155,7 @@ class NTL(Backbone):
         self.transforms = StackedTransforms(self.gens, n_trans, (d, *trans_hidden, d), bias=hp["bias"],
                                             activation=hp["activation"], batch_norm=bn)
         self.encoder = StackedMLP(self.gens, (d, *enc_hidden, rep_dim), bias=hp["bias"], activation=hp["activation"])
+        self.gram_from_weights = rep_dim > (enc_hidden or (d,))[-1] + int(hp["bias"])
         # floats per sample of the largest intermediates: views through the nets, and the similarity products
         self._per_sample = (n_trans + 1) * (max(d, rep_dim, *trans_hidden, *enc_hidden) + n_trans + 1)
 
@@ -170,10 +173,15 @@ class NTL(Backbone):
         K, V, B, d = v.shape
         # sample-major rows (the input is small): every later tensor is contiguous in (K, B, V, e); all
         # (T+1)² products, then the T rows of the views, and 1/τ on the products, not on the embeddings
-        h = self.encoder(v.transpose(1, 2).reshape(K, B * V, d))
-        with float32_region(h):
-            z = unit_rows(h.float()).view(K, B, V, -1)
-            return cosine_matrix(z, z)[:, :, 1:] * (1.0 / self.hp["tau"])
+        rows = v.transpose(1, 2).reshape(K, B * V, d)
+        if self.gram_from_weights:  # a widening last layer: the Gram matrix from its weights (cosine_gram_linear)
+            *body, last = self.encoder
+            for layer in body:
+                rows = layer(rows)
+            s = cosine_gram_linear(rows.view(K, B, V, -1), last.weight, last.bias)
+        else:
+            s = cosine_gram(self.encoder(rows).view(K, B, V, -1))
+        return s[:, :, 1:] * (1.0 / self.hp["tau"])
 
     def log_p(self, x: torch.Tensor, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """log p_t and log(1 - p_t), each ``(K, B, T)``."""
