@@ -156,7 +156,7 @@ class _Weighting:
         self.any_unlabeled = bool(self.unlabeled_rows.any())
         self.max_alpha = max([m.alpha for m in members] + [0.0])
         self.all_objective = sum(len(r) for _, r, _ in self.objectives) == K
-        self._counts = {}
+        self._counts, self._constant = {}, {}
         self.needs_labels = any(type(s).needs_labels for s, _ in self.strategies)
 
     def needs_anomaly_loss(self, epoch: int) -> bool:
@@ -170,9 +170,11 @@ class _Weighting:
         and the detached ``(w_n, w_a, flag)`` recorded for the plots."""
         leave_out = labeled & self.unlabeled_rows if labeled is not None and self.any_unlabeled else None
         if self.all_objective:
-            wn, wa = torch.ones_like(ln), torch.zeros_like(la)
-            flag = torch.zeros_like(ln, dtype=torch.bool)
+            wn, wa, flag = self._unflagged(ln)
             per_member = ln.new_zeros(ln.shape[0])
+        elif leave_out is None and self._flags_none(ln.shape[1], epoch < self.warmup):
+            wn, wa, flag = self._unflagged(ln)  # every row on L_n: Blind, and the warm-up of LOE (LOE App. C)
+            per_member = ln.mean(dim=1)
         else:
             wn, wa, flag = self(ln.detach(), la.detach(), idx, epoch, y, leave_out)
             if leave_out is None:
@@ -192,19 +194,37 @@ class _Weighting:
             wn, wa, flag = wn.index_copy(0, rows, w_n), wa.index_copy(0, rows, w_a), flag.index_copy(0, rows, fl)
         return per_member, wn, wa, flag
 
+    def _batch_counts(self, B: int, warm: bool):
+        """⌊αB⌋ of the flag-weight rows in a batch of ``B`` and their maximum, known without reading
+        the device after the first batch of that size; (None, 0) when no row flags any sample."""
+        key = (B, warm)
+        if key not in self._counts:
+            counts = flag_counts(self.alpha_warm if warm else self.alpha, B)
+            most = int(counts.max())
+            self._counts[key] = (counts, most) if most > 0 else (None, 0)
+        return self._counts[key]
+
+    def _flags_none(self, B: int, warm: bool) -> bool:
+        """Whether no weight-based row can flag a sample of a batch of ``B`` without labelled anomalies."""
+        return (self._batch_counts(B, warm)[1] == 0 and not self.any_truth
+                and all(warm and strat.uses_warmup for strat, *_ in self.custom))
+
+    def _unflagged(self, ln):
+        """(w_n, w_a, flag) = (1, 0, False) for every sample, shaped like ``ln``: one cached set per
+        batch shape (the trainer only reads them)."""
+        key = tuple(ln.shape)
+        if key not in self._constant:
+            self._constant[key] = (torch.ones_like(ln), torch.zeros_like(ln), torch.zeros_like(ln, dtype=torch.bool))
+        return self._constant[key]
+
     def __call__(self, ln, la, idx, epoch, y, leave_out):
         """(w_n, w_a, flag) of the weight-based strategies; ``leave_out`` marks labelled anomalies
         that the unsupervised rows must not rank (None when there are none)."""
         warm = epoch < self.warmup
         s_train = ln - la
         B = s_train.shape[1]
-        if leave_out is None:  # the counts and their maximum are known without reading the device
-            key = (B, warm)
-            if key not in self._counts:
-                counts = flag_counts(self.alpha_warm if warm else self.alpha, B)
-                most = int(counts.max())
-                self._counts[key] = (counts, most) if most > 0 else (None, 0)
-            counts, most = self._counts[key]
+        if leave_out is None:
+            counts, most = self._batch_counts(B, warm)
             ranked = s_train
         else:
             counts = flag_counts(self.alpha_warm if warm else self.alpha, (~leave_out).sum(1, keepdim=True))
