@@ -171,6 +171,7 @@ def test_icl_random_embeddings_match_numpy(denominator):
 @pytest.mark.parametrize("name,shape,params", [
     ("ntl", (7,), {}),
     ("ntl", (1, 4, 4), {"n_trans": 3}),  # image preset: batch-norm in the transformations
+    ("ntl", (7,), {"enc_hidden": (8,), "rep_dim": 16}),  # the Gram matrix from the last layer's weights
     ("icl", (7,), {}),
     ("icl", (7,), {"denominator": "windows"}),
 ])
