@@ -6,7 +6,8 @@ import torch
 from adcore.batching import BatchPlan
 from adcore.registry import STRATEGIES
 from adcore.strategies.base import Batch
-from adcore.trainer import Member, TrainConfig, _Weighting, train
+from adcore.trainer import Member, TrainConfig, train
+from adcore.weighting import Weighting
 
 LN = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
 LA = torch.tensor([[0.5, 0.4, 0.3, 0.2, 0.1, 0.05]])
@@ -55,7 +56,7 @@ def test_soel_flags_top_alpha_of_the_unlabelled_only():
 
 
 def test_unsupervised_rows_leave_labelled_anomalies_out():
-    w = _Weighting([Member("loe_hard", 0.5, 0), Member("sad", 0.5, 0)], 6, 0, torch.device("cpu"))
+    w = Weighting([Member("loe_hard", 0.5, 0), Member("sad", 0.5, 0)], 6, 0, torch.device("cpu"))
     loss, wn, wa, flag = w.loss(LN.repeat(2, 1), LA.repeat(2, 1), torch.arange(6).repeat(2, 1), 3, None,
                                 LAB.repeat(2, 1))
     # LOE: ⌊0.5 · 4⌋ = 2 flags among the 4 unlabelled; the labelled ones get no weight and no flag

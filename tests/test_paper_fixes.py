@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from adcore.strategies.base import top_alpha_mask, top_n_mask
-from adcore.trainer import Member, _Weighting
+from adcore.trainer import Member
+from adcore.weighting import Weighting
 
 
 def _weights(w, *args):
@@ -14,7 +15,7 @@ def _weights(w, *args):
 
 def weigh(name, ln, la, alpha=0.2, epoch=5, warmup=0, index=None):
     K, B = ln.shape
-    w = _Weighting([Member(name, alpha, 0)] * 1, B, warmup, torch.device("cpu"))
+    w = Weighting([Member(name, alpha, 0)] * 1, B, warmup, torch.device("cpu"))
     return _weights(w, ln, la, torch.arange(B)[None] if index is None else index, epoch, None, None)
 
 
@@ -65,7 +66,7 @@ def test_top_n_mask_rows_have_their_own_counts():
 
 def test_loe_hard_with_tied_losses_flags_exactly_floor_alpha_b():
     ln = torch.ones(2, 30)
-    w = _Weighting([Member("loe_hard", 0.1, 0), Member("loe_hard", 0.2, 1)], 30, 0, torch.device("cpu"))
+    w = Weighting([Member("loe_hard", 0.1, 0), Member("loe_hard", 0.2, 1)], 30, 0, torch.device("cpu"))
     wn, wa, flag = _weights(w, ln, torch.zeros_like(ln), torch.arange(30).expand(2, 30), 3, None, None)
     assert flag.sum(1).tolist() == [3, 6] and wa.sum(1).tolist() == [3.0, 6.0]
 

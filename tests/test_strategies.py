@@ -5,7 +5,8 @@ import torch
 
 from adcore.registry import STRATEGIES
 from adcore.strategies.base import Batch, flag_counts, top_alpha_mask
-from adcore.trainer import Member, TrainConfig, _Weighting, train
+from adcore.trainer import Member, TrainConfig, train
+from adcore.weighting import Weighting
 
 SCORES = torch.tensor([[0.1, 5.0, 0.3, 2.0, -1.0, 0.2, 4.0, 0.0, 0.5, 0.4]])  # B = 10
 LN = SCORES + 1.0  # L_n - L_a = SCORES with L_a = 1
@@ -13,7 +14,7 @@ LA = torch.ones_like(SCORES)
 
 
 def weights_of(name, alpha=0.2, epoch=5, warmup=2, y=None):
-    w = _Weighting([Member(name, alpha, 0)], 10, warmup, torch.device("cpu"))
+    w = Weighting([Member(name, alpha, 0)], 10, warmup, torch.device("cpu"))
     return w(LN, LA, torch.arange(10)[None], epoch, y, None)
 
 
@@ -44,7 +45,7 @@ def test_ranking_uses_normal_minus_anomaly_loss():
     # sample 0 has the largest L_n but an even larger L_a: LOE Eq. 4 must not flag it
     ln = torch.tensor([[10.0, 1.0, 2.0, 0.5]])
     la = torch.tensor([[20.0, 0.1, 0.1, 0.1]])
-    w = _Weighting([Member("loe_hard", 0.25, 0)], 4, 0, torch.device("cpu"))
+    w = Weighting([Member("loe_hard", 0.25, 0)], 4, 0, torch.device("cpu"))
     _, wa, flag = w(ln, la, torch.arange(4)[None], 0, None, None)
     assert flag[0].tolist() == [False, False, True, False]
     assert wa[0].tolist() == [0.0, 0.0, 1.0, 0.0]
@@ -53,6 +54,25 @@ def test_ranking_uses_normal_minus_anomaly_loss():
 def test_blind_flags_nothing():
     wn, wa, flag = weights_of("blind")
     assert torch.all(wn == 1) and torch.all(wa == 0) and not flag.any()
+
+
+@pytest.mark.parametrize("name, epoch", [("blind", 5), ("loe_hard", 1), ("loe_hard", 2)])
+def test_batch_objective_is_mean_normal_loss_until_something_is_flagged(name, epoch):
+    """Blind and the warm-up of LOE (warm-up 2) minimise the batch mean of L_n with weights (1, 0); after
+    the warm-up LOE-hard puts its top ⌊αB⌋ = 2 of S_train (samples 1 and 6) on L_a."""
+    w = Weighting([Member(name, 0.2, 0)], 10, 2, torch.device("cpu"))
+    ln, la = LN.clone().requires_grad_(), LA.clone().requires_grad_()
+    per_member, wn, wa, flag = w.loss(ln, la, torch.arange(10)[None], epoch, None, None)
+    per_member.sum().backward()
+    picked = [1, 6] if (name, epoch) == ("loe_hard", 2) else []
+    assert flag[0].nonzero().ravel().tolist() == picked
+    on_la = torch.zeros(10, dtype=torch.bool)
+    on_la[picked] = True
+    expected = torch.where(on_la, LA[0], LN[0]).mean()
+    assert per_member.item() == pytest.approx(expected.item())
+    la_grad = la.grad if la.grad is not None else torch.zeros_like(la)  # None: L_a is not in the objective
+    assert torch.equal(ln.grad[0] != 0, ~on_la) and torch.equal(la_grad[0] != 0, on_la)
+    assert torch.equal(wn[0], (~on_la).float()) and torch.equal(wa[0], on_la.float())
 
 
 def test_gtruth_uses_true_labels():
@@ -74,7 +94,7 @@ def test_warmup_trains_blind(name):
 def test_mixed_members_get_their_own_rules():
     members = [Member("blind", 0.2, 0), Member("loe_hard", 0.2, 0), Member("loe_soft", 0.3, 0),
                Member("refine", 0.1, 0)]
-    w = _Weighting(members, 10, 0, torch.device("cpu"))
+    w = Weighting(members, 10, 0, torch.device("cpu"))
     ln, la = LN.expand(4, 10), LA.expand(4, 10)
     wn, wa, flag = w(ln, la, torch.arange(10).expand(4, 10), 3, None, None)
     assert flag.sum(1).tolist() == [0, 2, 3, 1]
