@@ -6,7 +6,7 @@ import streamlit as st
 from adcore import app_support as sup
 from adcore.data.image_protocols import CLASS_PROTOCOLS, class_labels
 from adcore.methods import METHODS, get_method
-from pages import _ui
+from pages import _settings, _ui
 
 MODES = {"none": "None", "count": "A number", "ratio": "A ratio γ_l", "oe": "An outlier-exposure set"}
 OE_SOURCES = {"letters": "Letters (built-in, rendered with the system's fonts)", "class": "A class of this data",
@@ -96,7 +96,7 @@ def apply_method_preset(kind: str) -> None:
     for prefix, owner, reg, values in (("data_bb", backbone, BACKBONES, m.params_for(kind)),
                                        ("data_sp", m.strategy, STRATEGIES, m.strategy_params)):
         for p in reg.get(owner).params:
-            _ui.set_param_widget(prefix, owner, p, values.get(p.name, p.default))
+            _settings.set_param_widget(prefix, owner, p, values.get(p.name, p.default))
     if "labeled_batch" in m.settings:
         st.session_state["data_labeled_batch"] = int(m.settings["labeled_batch"])
 

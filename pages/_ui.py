@@ -1,6 +1,6 @@
-"""Widgets shared by the pages: navigation, settings from the registry, query-parameter sync and the
-experiment the pages share (training: ``_training``; a new tab's first view: ``_first_view``). Layout
-only: every computation is a call into ``adcore``."""
+"""What the pages share: the app's navigation, widget state kept across pages, the session's experiment
+and kept uploads (settings from the registry: ``_settings``; links: ``_query``; training: ``_training``;
+a new tab's first view: ``_first_view``). Layout only: every computation is a call into ``adcore``."""
 from __future__ import annotations
 
 import runpy
@@ -9,7 +9,6 @@ from pathlib import Path
 import streamlit as st
 
 from adcore import app_support as sup
-from adcore.registry import BACKBONES, STRATEGIES
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -60,50 +59,6 @@ def keep_settings() -> None:
     """Called by ``app.py`` before the page runs: every page's settings survive visits to the others."""
     keep_widget_state(SETTING_KEYS)
 
-
-# ---------------------------------------------------------------- query parameters
-
-def init_from_query(page: str, defaults, widget_fields: dict, extra: dict | None = None):
-    """On a page's first run in a session, put the link's settings into the widgets' state.
-
-    ``widget_fields`` maps widget keys to a function of the config giving the widget value.
-    Returns the configuration the link describes (``defaults`` for a bad link, None without one)."""
-    flag = f"_{page}_from_query"
-    if st.session_state.get(flag):
-        return None
-    st.session_state[flag] = True
-    if not st.query_params:  # no link: the widgets keep their state (e.g. what another page shared)
-        return None
-    try:
-        cfg = sup.config_from_query(st.query_params.to_dict(), defaults)
-    except ValueError as err:
-        st.warning(f"Ignored the settings in the link: {err}")
-        cfg = defaults
-    apply_config(widget_fields, cfg)
-    for key, value in (extra or {}).items():
-        if key in st.query_params:
-            st.session_state[value] = st.query_params[key]
-    return cfg
-
-
-def apply_config(widget_fields: dict, cfg) -> None:
-    """Put ``cfg``'s settings into the widgets' state (``widget_fields``: widget key → function of the config;
-    a function that does not apply to ``cfg`` — e.g. a class option of data without classes — is skipped)."""
-    for key, get in widget_fields.items():
-        try:
-            st.session_state[key] = get(cfg)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-            pass
-
-
-def sync_query(cfg, defaults, extra: dict | None = None) -> None:
-    """Write the settings into the URL so that the link reproduces the run."""
-    want = {**sup.config_to_query(cfg, defaults), **{k: str(v) for k, v in (extra or {}).items()}}
-    if st.query_params.to_dict() != want:
-        st.query_params.from_dict(want)
-
-
-# ---------------------------------------------------------------- the experiment the pages share
 
 def share_experiment(page: str, cfg, dataset=None, fingerprint: str = "") -> None:
     """Make ``cfg`` (with its data) the session's experiment, which the other pages start from. Every
@@ -160,84 +115,9 @@ def stale_note(shown, current, action: str = "Train again") -> None:
                    f"{action} to see the new settings.", icon=":material/update:")
 
 
-# ---------------------------------------------------------------- settings from the registry
-
 def is_phone() -> bool:
     """Whether the browser says it is a phone (its User-Agent), for layouts that cannot shrink."""
     return "Mobi" in (st.context.headers.get("User-Agent") or "")
-
-
-def device_caption(device: str) -> str:
-    from adcore.device import resolve_device
-
-    try:
-        return f"Trains on **{resolve_device(device)}**"
-    except ValueError as err:
-        return f"⚠️ {err}"
-
-
-def strategy_help(names) -> str:
-    return "  \n".join(f"**{n}** — {STRATEGIES.get(n).description} *({STRATEGIES.get(n).paper})*" for n in names)
-
-
-def backbone_select(key: str, kind: str = "tabular", default: str = "deepsvdd_rbf") -> str:
-    names = [d["name"] for d in BACKBONES.describe() if kind in d.get("data_kinds", ("tabular",))]
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = default if default in names else names[0]
-    help_ = "  \n".join(f"**{n}** — {BACKBONES.get(n).description} *({BACKBONES.get(n).paper})*" for n in names)
-    name = st.selectbox("Backbone", names, key=key, help=help_,
-                        format_func=lambda n: f"{n} — {BACKBONES.get(n).description.split(':')[0]}")
-    cls = BACKBONES.get(name)
-    st.caption(f"{cls.description} *Paper: {cls.paper}.* Parameters: under *Optimiser and parameters*.")
-    return name
-
-
-def strategy_select(key: str, available: list[str], default: list[str], label: str = "Strategies") -> list[str]:
-    if key not in st.session_state:
-        st.session_state[key] = [s for s in default if s in available]
-    else:
-        st.session_state[key] = [s for s in st.session_state[key] if s in available]
-    chosen = st.multiselect(label, available, key=key, help=strategy_help(available))
-    return sup.order_strategies(chosen)
-
-
-def set_param_widget(prefix: str, name: str, p, value) -> None:
-    """Put ``value`` into the widget :func:`param_widgets` draws for parameter ``p`` of ``name``."""
-    st.session_state[f"{prefix}_{name}_{p.name}"] = ",".join(map(str, value)) if p.type is tuple else value
-
-
-def param_widgets(kind: str, name: str, prefix: str, given: dict | None = None) -> dict:
-    """One widget per registry parameter of backbone/strategy ``name``; returns the non-default values."""
-    reg = BACKBONES if kind == "backbone" else STRATEGIES
-    out = {}
-    for p in reg.get(name).params:
-        key = f"{prefix}_{name}_{p.name}"
-        if key not in st.session_state:
-            set_param_widget(prefix, name, p, (given or {}).get(p.name, p.default))
-        help_ = sup.param_help(p)
-        if p.choices:
-            v = st.selectbox(p.name, list(p.choices), key=key, help=help_)
-        elif p.type is bool:
-            v = st.checkbox(p.name, key=key, help=help_)
-        elif p.type is tuple:
-            v = st.text_input(f"{p.name} (comma-separated)", key=key, help=help_)
-        elif p.type is int:
-            v = st.number_input(p.name, min_value=int(p.low) if p.low is not None else None,
-                                max_value=int(p.high) if p.high is not None else None, step=1, key=key, help=help_)
-        elif p.type is float:
-            v = st.number_input(p.name, min_value=float(p.low) if p.low is not None else None,
-                                max_value=float(p.high) if p.high is not None else None, key=key, help=help_,
-                                format="%g")
-        else:
-            v = st.text_input(p.name, key=key, help=help_)
-        try:
-            v = p.validate(v)
-        except ValueError as err:
-            st.error(str(err))
-            continue
-        if v != p.default:
-            out[p.name] = list(v) if isinstance(v, tuple) else v
-    return out
 
 
 def kept_upload(key: str, label: str) -> tuple[str, bytes] | None:

@@ -13,7 +13,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.registry import STRATEGIES
 from adcore.store import cell_key, shared_store
 from adcore.sweep_spec import Cell, data_files, data_fingerprint
-from pages import _training, _ui, _views
+from pages import _settings, _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "bench"
@@ -50,8 +50,8 @@ with st.sidebar:
             folder_files = st.multiselect("Files", found, default=found, key="bench_folder_files",
                                           format_func=lambda p: p.rsplit("/", 1)[-1])
     st.header("Methods")
-    backbone = _ui.backbone_select("bench_backbone", default="deepsvdd")
-    strategies = _ui.strategy_select("bench_strategies", STRATEGIES.names(),
+    backbone = _settings.backbone_select("bench_backbone", default="deepsvdd")
+    strategies = _settings.strategy_select("bench_strategies", STRATEGIES.names(),
                                      ["blind", "refine", "loe_hard", "loe_soft"], "Methods")
     alpha0 = st.slider("True contamination α0 (α = α0)", 0.0, 0.4, key="bench_alpha0", step=0.01)
     n_labeled = st.number_input("Labelled anomalies", 0, 1000, key="bench_labeled")

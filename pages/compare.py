@@ -16,7 +16,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.methods import METHODS
 from adcore.registry import STRATEGIES
 from adcore.store import stored_runs
-from pages import _training, _ui, _views
+from pages import _query, _settings, _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "cmp"
@@ -53,7 +53,7 @@ st.session_state.setdefault("cmp_data", exp["config"]["data"] if exp else "toy")
 for _k, _v in {"cmp_seeds": 3, "cmp_shortage": "error", **{k: f(DEFAULTS) for k, f in SETTINGS.items()}}.items():
     st.session_state.setdefault(_k, _v)
 from_link = exp is None and bool(st.query_params) and "_cmp_from_query" not in st.session_state  # a shared link
-_ui.init_from_query(PAGE, DEFAULTS, {
+_query.init_from_query(PAGE, DEFAULTS, {
     "cmp_data": lambda c: c.data, "cmp_seeds": lambda c: len(c.seeds), "cmp_strategies": lambda c: list(c.strategies),
     **SETTINGS})
 
@@ -81,7 +81,7 @@ with st.sidebar:
     applied = (data, exp["rev"] if shared_data else None)
     if st.session_state.get("cmp_applied") != applied:  # a new data choice, or the shared settings changed
         if not from_link:
-            _ui.apply_config(SETTINGS, base)
+            _query.apply_config(SETTINGS, base)
         st.session_state["cmp_applied"] = applied
     alpha0 = st.slider("True contamination α0" + (" (α = α0)" if base.alpha is None else ""), 0.0, 0.5,
                        key="cmp_alpha0", step=0.01)
@@ -100,12 +100,12 @@ with st.sidebar:
                                          "on them, the others leave them out")
         backbone, strategies = base.backbone, list(base.strategies)
     else:
-        backbone = _ui.backbone_select("cmp_backbone", kind, default=base.backbone)
-        strategies = _ui.strategy_select("cmp_strategies", STRATEGIES.names(), DEFAULTS.strategies, "Methods")
+        backbone = _settings.backbone_select("cmp_backbone", kind, default=base.backbone)
+        strategies = _settings.strategy_select("cmp_strategies", STRATEGIES.names(), DEFAULTS.strategies, "Methods")
     n_seeds = st.slider("Seeds per method", 1, 10, key="cmp_seeds")
     epochs = st.number_input("Epochs", 1, 5000, key="cmp_epochs")
     device = st.selectbox("Device", available_devices(), key="cmp_device")
-    st.caption(_ui.device_caption(device))
+    st.caption(_settings.device_caption(device))
     shortage = base.shortage
     if base.protocol not in ("fresh", "loe", "transductive"):
         shortage = st.selectbox("If anomalies run out", ["error", "reduce_normals", "lower_alpha0"],
@@ -150,7 +150,7 @@ with st.sidebar:
                f"{sup.settings_text(cfg, [n for n in SHOWN if n != 'backbone' or mode == 'strategies'])}."
                + (f" **Changed:** {', '.join(notes)}." if notes else "")
                + " Methods and seeds are this page's.")
-_ui.sync_query(cfg, DEFAULTS)
+_query.sync_query(cfg, DEFAULTS)
 
 if st.button("Run comparison", type="primary", key="cmp_run", icon=":material/leaderboard:"):
     st.session_state["cmp_pending"] = cfg.to_dict()

@@ -16,7 +16,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.trainer import PRECISION_HELP, PRECISIONS
 from adcore.presets import DESCRIPTIONS as PRESET_NOTES, PRESETS, preset_fields
 from adcore.registry import STRATEGIES
-from pages import _csv_options, _images, _known, _training, _ui, _views
+from pages import _csv_options, _images, _known, _query, _settings, _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "data"
@@ -31,18 +31,18 @@ for _k, _v in {"data_builtin": "breast_cancer", "data_normal_class": 0, "data_pr
     st.session_state.setdefault(_k, _v)
 def adopt(cfg, origin: str, fingerprint: str | None) -> None:
     """Put a link's or a JSON file's settings into the widgets; for an upload, ask for that file."""
-    _ui.apply_config(ds_page.WIDGETS, cfg)
+    _query.apply_config(ds_page.WIDGETS, cfg)
     st.session_state.pop("data_expect", None)
     if not ds_page.is_builtin(cfg.data):
         st.session_state["data_expect"] = {"name": cfg.data, "fingerprint": fingerprint, "origin": origin}
 
 
-link_cfg = _ui.init_from_query(PAGE, DEFAULTS, ds_page.WIDGETS)
+link_cfg = _query.init_from_query(PAGE, DEFAULTS, ds_page.WIDGETS)
 if link_cfg is not None and not ds_page.is_builtin(link_cfg.data):
     adopt(link_cfg, "The link", st.query_params.get("fp"))
 news = _ui.experiment_news(PAGE)  # settings another page (Compare) changed on this page's data
 if news is not None:
-    _ui.apply_config({k: f for k, f in ds_page.WIDGETS.items() if k not in ds_page.DATA_WIDGETS},
+    _query.apply_config({k: f for k, f in ds_page.WIDGETS.items() if k not in ds_page.DATA_WIDGETS},
                      ExperimentConfig.from_dict(news["config"]))
     _ui.adopted(PAGE, news)
 
@@ -148,7 +148,7 @@ def apply_preset(name: str) -> dict:
     pcfg = ExperimentConfig.from_dict({**fields, "data": data_name or "preset"})
     if st.session_state.get("data_preset_applied") != name:
         st.session_state["data_preset_applied"] = name
-        _ui.apply_config({k: f for k, f in ds_page.WIDGETS.items() if k not in ds_page.DATA_WIDGETS}, pcfg)
+        _query.apply_config({k: f for k, f in ds_page.WIDGETS.items() if k not in ds_page.DATA_WIDGETS}, pcfg)
         if pcfg.alpha0 is None:  # natural contamination (transductive): keep every anomaly
             st.session_state["data_alpha0"] = 0.5
         for key, value in pcfg.backbone_params.items():
@@ -208,20 +208,22 @@ with st.sidebar:
     known, oe_ds = _known.known_anomalies(ds, protocol, protocol_options)
     st.header("Model")
     _known.method_preset(ds.kind)
-    backbone = _ui.backbone_select("data_backbone", ds.kind, default="deepsvdd_cnn" if ds.kind == "image" else "deepsvdd")
+    backbone = _settings.backbone_select("data_backbone", ds.kind,
+                                         default="deepsvdd_cnn" if ds.kind == "image" else "deepsvdd")
     labelled = ds.y is not None or protocol in CLASS_PROTOCOLS
     available = [s for s in STRATEGIES.names() if labelled or not STRATEGIES.get(s).needs_labels]
-    strategies = _ui.strategy_select("data_strategies", available, DEFAULTS.strategies)
+    strategies = _settings.strategy_select("data_strategies", available, DEFAULTS.strategies)
     epochs = st.number_input("Epochs", 1, 5000, key="data_epochs")
     seeds_text = st.text_input("Seeds (comma-separated)", key="data_seeds")
     device = st.selectbox("Device", available_devices(), key="data_device")
-    st.caption(_ui.device_caption(device))
+    st.caption(_settings.device_caption(device))
     with st.expander("Optimiser and parameters"):
         batch = st.number_input("Batch size", 2, 100_000, key="data_batch")
         lr = st.number_input("Learning rate", 1e-6, 1.0, key="data_lr", format="%g")
         precision = st.selectbox("Precision", PRECISIONS, key="data_precision", help=PRECISION_HELP)
-        bb_params = _ui.param_widgets("backbone", backbone, "data_bb", link_cfg.backbone_params if link_cfg else None)
-        sp = {s: _ui.param_widgets("strategy", s, "data_sp") for s in strategies if STRATEGIES.get(s).params}
+        bb_params = _settings.param_widgets("backbone", backbone, "data_bb",
+                                            link_cfg.backbone_params if link_cfg else None)
+        sp = {s: _settings.param_widgets("strategy", s, "data_sp") for s in strategies if STRATEGIES.get(s).params}
 
 try:
     if any(v in ([], None) for v in protocol_options.values()):
@@ -238,7 +240,7 @@ except ValueError as err:
     st.error(f"Impossible settings: {err}")
     st.stop()
 _known.label_note(known, strategies, ds)
-_ui.sync_query(cfg, DEFAULTS, {"fp": fingerprint} if fingerprint else None)
+_query.sync_query(cfg, DEFAULTS, {"fp": fingerprint} if fingerprint else None)
 _ui.share_experiment(PAGE, cfg, ds, fingerprint)  # Compare starts from this data and these settings
 if news is not None and (elsewhere := _ui.changed_elsewhere(news, PAGE)):
     st.info(f"Settings changed on another page: {', '.join(elsewhere)}.", icon=":material/sync:")

@@ -13,7 +13,7 @@ from adcore.experiment import ExperimentConfig
 from adcore.methods import METHODS
 from adcore.registry import STRATEGIES
 from adcore.store import shared_store
-from pages import _training, _ui, _views
+from pages import _query, _settings, _training, _ui, _views
 
 _ui.ensure_app_navigation()
 PAGE = "sens"
@@ -33,7 +33,7 @@ for _k, _v in {"sens_data": "toy", "sens_seeds": "0", "sens_epochs": 60, "sens_d
                "sens_n_labeled": 10,
                **{f"sens_{k}": v for k, v in EXTRA_DEFAULTS.items()}}.items():
     st.session_state.setdefault(_k, _v)
-_ui.init_from_query(PAGE, DEFAULTS, {
+_query.init_from_query(PAGE, DEFAULTS, {
     "sens_data": lambda c: c.data, "sens_backbone": lambda c: c.backbone, "sens_strategies": lambda c: c.strategies,
     "sens_seeds": lambda c: ",".join(map(str, c.seeds)), "sens_epochs": lambda c: int(c.epochs),
     "sens_device": lambda c: c.device}, extra={"study": "sens_study", "alpha0s": "sens_alpha0s",
@@ -62,11 +62,11 @@ def floats(text: str, name: str) -> list[float]:
 with st.sidebar:
     st.header("Setting")
     data = st.selectbox("Data set", list(DATASETS), key="sens_data", format_func=DATASETS.get)
-    backbone = _ui.backbone_select("sens_backbone", default="deepsvdd_rbf" if data == "toy" else "deepsvdd")
+    backbone = _settings.backbone_select("sens_backbone", default="deepsvdd_rbf" if data == "toy" else "deepsvdd")
     seeds_text = st.text_input("Seeds", key="sens_seeds")
     epochs = st.number_input("Epochs per run", 1, 5000, key="sens_epochs")
     device = st.selectbox("Device", available_devices(), key="sens_device")
-    st.caption(_ui.device_caption(device))
+    st.caption(_settings.device_caption(device))
 
 study = st.segmented_control("Study", list(STUDIES), format_func=STUDIES.get, key="sens_study", required=True)
 methods = None
@@ -95,7 +95,7 @@ try:
         st.caption(sup.method_help("strategy", "iad"))
     else:
         avail = [s for s in STRATEGIES.names() if s != "iad" or study == "sweep"]
-        strategies = _ui.strategy_select("sens_strategies", avail, DEFAULTS.strategies)
+        strategies = _settings.strategy_select("sens_strategies", avail, DEFAULTS.strategies)
         alpha0s = floats(st.text_input("True contamination ratios α0", key="sens_alpha0s"), "α0")
         alphas = floats(st.text_input("Assumed ratios α", key="sens_alphas"), "α") if study == "matrix" else None
     cfg = ExperimentConfig(data=data, backbone=backbone, strategies=strategies or ["blind"],
@@ -115,7 +115,7 @@ except ValueError as err:
     st.error(f"Impossible settings: {err}")
     st.stop()
 extra = {"study": study, **{k: st.session_state[f"sens_{k}"] for k in EXTRA_DEFAULTS if k != "study"}}
-_ui.sync_query(cfg, DEFAULTS, {k: v for k, v in extra.items() if v != EXTRA_DEFAULTS[k]})
+_query.sync_query(cfg, DEFAULTS, {k: v for k, v in extra.items() if v != EXTRA_DEFAULTS[k]})
 
 if study not in METHOD_STUDIES:
     values = taus if study == "tau" else (alpha0s, alphas)

@@ -11,7 +11,7 @@ from adcore import plots
 from adcore.contour_picture import toy_picture
 from adcore.data import LOE_PRESET, DataError
 from adcore.registry import STRATEGIES
-from pages import _first_view, _training, _ui, _views
+from pages import _first_view, _query, _settings, _training, _ui, _views
 
 _t0 = time.perf_counter()
 _ui.ensure_app_navigation()
@@ -66,7 +66,7 @@ def _toggle_play():
     st.session_state["toy_play_restart"] = st.session_state["toy_playing"]
 
 
-link_cfg = _ui.init_from_query(PAGE, DEFAULTS, {
+link_cfg = _query.init_from_query(PAGE, DEFAULTS, {
     "toy_alpha0": lambda c: float(c.alpha0), "toy_alpha_same": lambda c: c.alpha is None,
     "toy_alpha": lambda c: float(c.alpha if c.alpha is not None else c.alpha0),
     "toy_backbone": lambda c: c.backbone, "toy_strategies": lambda c: list(c.strategies),
@@ -129,8 +129,8 @@ with st.sidebar:
                                         step=0.01, help="The ratio Refine and LOE flag in each mini-batch "
                                                         "(LOE Eq. 2); also sets the decision boundary.")
     st.header("Model")
-    backbone = _ui.backbone_select("toy_backbone", default="deepsvdd_rbf")
-    strategies = _ui.strategy_select("toy_strategies", STRATEGIES.names(), DEFAULTS.strategies)
+    backbone = _settings.backbone_select("toy_backbone", default="deepsvdd_rbf")
+    strategies = _settings.strategy_select("toy_strategies", STRATEGIES.names(), DEFAULTS.strategies)
     epochs = st.slider("Epochs", 10, 500, key="toy_epochs", step=10)
     seed = st.number_input("Seed", 0, 10_000, key="toy_seed")
     with st.expander("Optimiser and parameters"):
@@ -138,9 +138,10 @@ with st.sidebar:
         lr = st.number_input("Learning rate", 1e-5, 1.0, key="toy_lr", format="%g",
                              help="LOE App. A uses 0.01; 0.003 is steadier with our RBF initialisation "
                                   "(docs/RESULTS.md)")
-        bb_params = _ui.param_widgets("backbone", backbone, "toy_bb", link_cfg.backbone_params if link_cfg else None)
-        sp = {s: _ui.param_widgets("strategy", s, "toy_sp") for s in strategies if STRATEGIES.get(s).params}
-    st.caption(_ui.device_caption("cpu") + " — the toy models are tiny; the CPU is fastest for them.")
+        bb_params = _settings.param_widgets("backbone", backbone, "toy_bb",
+                                            link_cfg.backbone_params if link_cfg else None)
+        sp = {s: _settings.param_widgets("strategy", s, "toy_sp") for s in strategies if STRATEGIES.get(s).params}
+    st.caption(_settings.device_caption("cpu") + " — the toy models are tiny; the CPU is fastest for them.")
 
 
 def last_run():
@@ -168,7 +169,7 @@ else:
                          backbone=backbone, backbone_params=bb_params, strategies=strategies,
                          strategy_params={s: p for s, p in sp.items() if p}, seeds=[int(seed)], epochs=int(epochs),
                          batch_size=int(batch), lr=float(lr))
-    _ui.sync_query(cfg, DEFAULTS)
+    _query.sync_query(cfg, DEFAULTS)
     if alpha0 * n_samples < 1 and "gtruth" in strategies and alpha0 > 0:
         st.info(f"α0 = {alpha0:g} of {n_samples} points rounds to no anomaly in the training set.")
     grid = sup.toy_grid(comps)
