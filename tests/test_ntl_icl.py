@@ -69,13 +69,18 @@ def test_ntl_random_embeddings_match_numpy():
         assert la[0, b].item() == pytest.approx(-np.log(1 - p).sum(), rel=1e-4)
 
 
+def _normalised_gram(h):
+    z = nn.functional.normalize(h, dim=-1)
+    return z @ z.transpose(-1, -2)
+
+
 def test_cosine_gram_values_and_gradients_match_normalised_rows():
     """cosine_gram (the Gram matrix scaled by its diagonal) gives F.normalize's cosines and their gradients,
     in float32; a zero row has cosine 0 with everything (its norm is clamped at 1e-12, as in F.normalize)."""
     h = torch.randn(2, 3, 5, 4, dtype=torch.float64)
     w = torch.randn(2, 3, 5, 5, dtype=torch.float64)
     results = []
-    for fn in (cosine_gram, lambda t: (lambda z: z @ z.transpose(-1, -2))(nn.functional.normalize(t, dim=-1))):
+    for fn in (cosine_gram, _normalised_gram):
         x = h.clone().requires_grad_()
         out = fn(x)
         (out * w).sum().backward()
